@@ -1,0 +1,31 @@
+import { ExitCode, UserError } from './errors.js';
+import { processIo, type Io } from './io.js';
+import { looksLikeSigningPy } from './signing/compat.js';
+
+/**
+ * Entry point: signing.py's argument list goes to the compatible front (no commander loaded, so
+ * the build hooks start fast); everything else to the named commands. Returns the exit code.
+ */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  try {
+    if (looksLikeSigningPy(argv) && !isNamedCommand(argv[0])) {
+      const { runCompat } = await import('./signing/compat.js');
+      return await runCompat(argv, io);
+    }
+    const { runProgram } = await import('./program.js');
+    return await runProgram(argv, io);
+  } catch (err) {
+    if (err instanceof UserError) {
+      io.stderr(`esp8266-sign: ${err.message.trimEnd()}\n`);
+      return err.exitCode;
+    }
+    io.stderr(`esp8266-sign: internal error (please report it):\n${(err as Error)?.stack ?? String(err)}\n`);
+    return ExitCode.ERROR;
+  }
+}
+
+const COMMANDS = new Set(['header', 'sign', 'keygen', 'verify', 'emulate', 'inspect', 'prebuild', 'postbuild', 'install', 'uninstall', 'doctor', 'help']);
+
+function isNamedCommand(arg: string | undefined): boolean {
+  return arg !== undefined && COMMANDS.has(arg);
+}

@@ -1,0 +1,35 @@
+/**
+ * Exit codes shared by every command (DESIGN.md): 0 success or nothing to do, 1 a user-facing
+ * error, 2 a usage error, 3 the emulated device rejects an artifact.
+ */
+export const ExitCode = {
+  OK: 0,
+  ERROR: 1,
+  USAGE: 2,
+  DEVICE_REJECTED: 3,
+} as const;
+
+/** A mistake the user can fix: shown as its message, without a stack. Anything else is a bug. */
+export class UserError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number = ExitCode.ERROR) {
+    super(message);
+    this.name = 'UserError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** Wrong or missing command-line arguments (exit 2). */
+export class UsageError extends UserError {
+  constructor(message: string) {
+    super(message, ExitCode.USAGE);
+    this.name = 'UsageError';
+  }
+}
+
+/** Node's fs errors carry a code; this keeps the checks readable. */
+export function errnoCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err
+    ? String((err as { code: unknown }).code)
+    : undefined;
+}

@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import { UserError } from '../errors.js';
+import { decodeDevicePublicKey, deviceKeyProblem, keyAsStrlenSees } from '../emulator/bearssl.js';
+import { checkDeviceKey, spkiPem } from '../keys/check.js';
+import { parsePrivateKey, parsePublicKey } from '../keys/load.js';
+
+export const DISABLED_HEADER = '#define ARDUINO_SIGNING 0\n';
+
+/**
+ * Updater_Signing.h exactly as signing.py writes it (device-behaviour.md §1.3): one `0xNN, ` line
+ * per key byte, the last separator trimmed, no terminating NUL (kept so headers stay identical).
+ */
+export function renderHeader(key: Uint8Array): string {
+  const parts = ['#include <pgmspace.h>\n#define ARDUINO_SIGNING 1\nstatic const char signing_pubkey[] PROGMEM = {\n'];
+  for (const byte of key) parts.push(`0x${byte.toString(16).padStart(2, '0')}, \n`);
+  return parts.join('').slice(0, -3) + '\n};\n';
+}
+
+export interface EmbeddedKey {
+  bytes: Buffer;
+  warnings: string[];
+  bits: number;
+}
+
+/**
+ * Decides what goes into `signing_pubkey[]`. signing.py embeds any file verbatim; a device can only
+ * load an RSA SubjectPublicKeyInfo PEM (§4.2). So: embed the file when the device loads it,
+ * otherwise embed the same key converted to SPKI PEM and say why, or refuse when there is no key.
+ */
+export function chooseEmbeddedKey(bytes: Buffer, path: string): EmbeddedKey {
+  const parsed = parsePublicKey(bytes, path);
+  const derived = parsed ? { key: parsed.key, fromPrivate: false } : derivedFromPrivate(bytes, path);
+  if (!derived) {
+    const what = bytes.length === 0 ? 'is empty' : 'does not contain a key this tool can read';
+    throw new UserError(`public key ${path} ${what}. Put the RSA public key (PEM "BEGIN PUBLIC KEY") there, or generate a pair with "esp8266-sign keygen".`);
+  }
+  const { bits, warnings } = checkDeviceKey(derived.key, path);
+  const asDevice = decodeDevicePublicKey(keyAsStrlenSees(bytes));
+  const problem = deviceKeyProblem(asDevice);
+  if (problem === null) return { bytes, warnings, bits };
+  const why = derived.fromPrivate ? 'it is a private key' : bytes.includes(0) && !bytes.includes('-----BEGIN')
+    ? `it is DER; the firmware reads the embedded key with strlen, which stops at its first zero byte (offset ${bytes.indexOf(0)})`
+    : problem;
+  warnings.push(`public key ${path} cannot be loaded by the device as written (${why}); embedding the same key as SubjectPublicKeyInfo PEM instead. Replace the file with that form to silence this warning.`);
+  return { bytes: spkiPem(derived.key), warnings, bits };
+}
+
+function derivedFromPrivate(bytes: Buffer, path: string) {
+  if (bytes.length === 0 || !/PRIVATE KEY-----/.test(bytes.toString('latin1'))) return null;
+  try {
+    return { key: parsePrivateKey(bytes, path).publicKey, fromPrivate: true };
+  } catch {
+    return null;
+  }
+}
+
+/** Reads a key file for the header; undefined when it is missing or not a file (signing off). */
+export function readKeyIfPresent(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return undefined;
+    throw new UserError(`public key ${path} cannot be read: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,25 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { UserError } from '../errors.js';
+import { writeFileAtomic } from '../io.js';
+
+/**
+ * Writes the header only when its text changes, so the build does not recompile the core for
+ * nothing (signing.py since 3.0.0). The compare reads with universal newlines, as Python does.
+ * Returns whether the file was written.
+ */
+export function writeHeaderIfChanged(path: string, content: string): boolean {
+  try {
+    const existing = readFileSync(path, 'latin1').replace(/\r\n?/g, '\n');
+    if (existing === content) return false;
+  } catch {
+    // missing or unreadable: write it
+  }
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (err) {
+    throw new UserError(`cannot create the folder for ${path}: ${(err as Error).message}`);
+  }
+  writeFileAtomic(path, content);
+  return true;
+}

@@ -1,0 +1,91 @@
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { UserError } from '../errors.js';
+import { PASSPHRASE_ENV } from './passphrase.js';
+
+export interface PrivateKey {
+  path: string;
+  key: KeyObject;
+  publicKey: KeyObject;
+}
+
+export interface PublicKey {
+  path: string;
+  /** The file's bytes as they are (the header embeds these when the device can load them). */
+  bytes: Buffer;
+  key: KeyObject;
+}
+
+function pemLabels(text: string): string[] {
+  return [...text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].map((m) => m[1]!);
+}
+
+function isEncryptedPem(text: string): boolean {
+  return pemLabels(text).includes('ENCRYPTED PRIVATE KEY') || /Proc-Type:\s*4,ENCRYPTED/.test(text);
+}
+
+function opensslCode(err: unknown): string {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
+}
+
+/**
+ * Parses a private key: PKCS#1 or PKCS#8, PEM (LF or CRLF) or DER, encrypted PEM with a passphrase.
+ * The bytes are the file's content; `path` only names it in messages.
+ */
+export function parsePrivateKey(bytes: Buffer, path: string, passphrase?: string): PrivateKey {
+  if (bytes.length === 0) {
+    throw new UserError(`private key ${path} is empty. Generate a key pair with "esp8266-sign keygen" or restore the file.`);
+  }
+  const text = bytes.toString('latin1');
+  const labels = pemLabels(text);
+  if (labels.length > 0 && labels.every((l) => l.includes('PUBLIC KEY'))) {
+    throw new UserError(`private key ${path} holds a public key ("${labels[0]}"). Pass the private key here; the public key belongs in public.key.`);
+  }
+  const encrypted = isEncryptedPem(text);
+  if (encrypted && passphrase === undefined) {
+    throw new UserError(`private key ${path} is encrypted. Set ${PASSPHRASE_ENV} or pass --passphrase-file FILE with its passphrase.`);
+  }
+  let key: KeyObject | undefined;
+  try {
+    if (labels.length > 0) {
+      key = createPrivateKey({ key: bytes, format: 'pem', passphrase: encrypted ? passphrase : undefined });
+    } else {
+      for (const type of ['pkcs8', 'pkcs1', 'sec1'] as const) {
+        try {
+          key = createPrivateKey({ key: bytes, format: 'der', type });
+          break;
+        } catch {
+          // try the next DER container
+        }
+      }
+    }
+  } catch (err) {
+    const code = opensslCode(err);
+    if (code === 'ERR_OSSL_BAD_DECRYPT' || (encrypted && code.startsWith('ERR_OSSL'))) {
+      throw new UserError(`private key ${path} could not be decrypted: wrong passphrase. Check ${PASSPHRASE_ENV} or the passphrase file.`);
+    }
+  }
+  if (!key) {
+    throw new UserError(`private key ${path} is not a private key this tool can read (expected PEM or DER, PKCS#1 or PKCS#8). Generate one with "esp8266-sign keygen".`);
+  }
+  return { path, key, publicKey: createPublicKey(key) };
+}
+
+/** Parses a public key as Node reads it (SPKI PEM/DER, PKCS#1 PEM/DER, or a private key to derive from). */
+export function parsePublicKey(bytes: Buffer, path: string): PublicKey | null {
+  if (bytes.length === 0) return null;
+  const text = bytes.toString('latin1');
+  const attempts: Array<() => KeyObject> = pemLabels(text).length
+    ? [() => createPublicKey({ key: text.replace(/^\uFEFF|^\xEF\xBB\xBF/, ''), format: 'pem' })]
+    : [
+        () => createPublicKey({ key: bytes, format: 'der', type: 'spki' }),
+        () => createPublicKey({ key: bytes, format: 'der', type: 'pkcs1' }),
+      ];
+  for (const attempt of attempts) {
+    try {
+      return { path, bytes, key: attempt() };
+    } catch {
+      // not this form
+    }
+  }
+  return null;
+}

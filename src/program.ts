@@ -1,0 +1,85 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode } from './errors.js';
+import type { Io } from './io.js';
+
+/** The named commands. Each action hands an options object to one command function. */
+export async function runProgram(argv: string[], io: Io): Promise<number> {
+  let code: number = ExitCode.OK;
+  const program = new Command('esp8266-sign')
+    .description('Sign ESP8266 Arduino OTA updates without Python or OpenSSL, and prove each artifact on an emulated ESP8266.')
+    .addHelpText('after', '\nsigning.py drop-in: esp8266-sign --mode header|sign ... (details: esp8266-sign --mode sign --help)')
+    .version(await readVersion(), '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stderr, writeErr: io.stderr });
+
+  program
+    .command('header')
+    .description('write Updater_Signing.h from a public key (byte-identical to signing.py)')
+    .requiredOption('--publickey <file>', 'public key (SPKI PEM); a missing file writes ARDUINO_SIGNING 0')
+    .requiredOption('--out <file>', 'header to write; its folder is created')
+    .option('--json', 'print a JSON report on stdout')
+    .action(async (o) => {
+      const { runHeader } = await import('./commands/header.js');
+      code = runHeader({ publicKey: o.publickey, out: o.out, json: o.json }, io);
+    });
+
+  program
+    .command('sign')
+    .description('sign a firmware image: BIN ‖ signature ‖ u32le(signature length)')
+    .requiredOption('--privatekey <file>', 'RSA private key (PEM or DER, PKCS#1 or PKCS#8, optionally encrypted)')
+    .requiredOption('--bin <file>', 'the unsigned firmware (.bin or .bin.gz)')
+    .option('--out <file>', 'signed output (default: BIN.signed)')
+    .option('--legacy <file>', 'also write the legacy signature that 2.5.x devices verify')
+    .option('--publickey <file>', 'refuse unless the private key belongs to this public key')
+    .option('--passphrase-file <file>', 'passphrase of an encrypted key (or set ESP8266_SIGN_PASSPHRASE)')
+    .option('--filesystem', 'the input is a filesystem image (no ESP8266 image header expected)')
+    .option('--json', 'print a JSON report on stdout')
+    .action(async (o) => {
+      const { runSign } = await import('./commands/sign.js');
+      code = runSign({
+        privateKey: o.privatekey,
+        bin: o.bin,
+        out: o.out ?? `${o.bin}.signed`,
+        legacy: o.legacy,
+        publicKey: o.publickey,
+        passphraseFile: o.passphraseFile,
+        filesystem: o.filesystem,
+        json: o.json,
+      }, io);
+    });
+
+  program
+    .command('keygen')
+    .description('create private.key (PKCS#8 PEM, mode 0600) and public.key (SPKI PEM); never overwrites')
+    .addOption(new Option('--bits <n>', 'RSA key size').choices(['2048', '3072', '4096']).default('2048'))
+    .option('--dir <folder>', 'where to write the keys', '.')
+    .option('--passphrase-file <file>', 'encrypt private.key with the passphrase on this file\'s first line')
+    .option('--json', 'print a JSON report on stdout')
+    .action(async (o) => {
+      const { runKeygen } = await import('./commands/keygen.js');
+      code = runKeygen({ bits: Number(o.bits), dir: o.dir, passphraseFile: o.passphraseFile, json: o.json }, io);
+    });
+
+  if (argv.length === 0) {
+    program.outputHelp();
+    return ExitCode.USAGE;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.OK;
+      if (err.code === 'commander.executeSubCommandAsync') return ExitCode.OK;
+      return ExitCode.USAGE;
+    }
+    throw err;
+  }
+  return code;
+}
+
+async function readVersion(): Promise<string> {
+  const { readFileSync } = await import('node:fs');
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}

@@ -1,0 +1,57 @@
+import { constants, createHash, privateEncrypt, sign, type KeyObject } from 'node:crypto';
+import { decodeDevicePublicKey, deviceVerify, type PaddingMode } from '../emulator/bearssl.js';
+
+/**
+ * The signature as cores from 2.6.0 verify it: RSASSA-PKCS1-v1_5 over SHA-256 with the DigestInfo
+ * (what `openssl dgst -sha256 -sign` writes; deterministic).
+ */
+export function signDigestInfo(data: Uint8Array, key: KeyObject): Buffer {
+  return sign('sha256', data, key);
+}
+
+/**
+ * The legacy signature that 2.5.x cores verify: PKCS#1 type-1 padding around the bare 32-byte
+ * digest, no DigestInfo (what `openssl rsautl -sign` writes).
+ */
+export function signLegacy(data: Uint8Array, key: KeyObject): Buffer {
+  const digest = createHash('sha256').update(data).digest();
+  return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, digest);
+}
+
+/** `payload ‖ signature ‖ u32le(signature length)`: the layout Updater::end() reads back. */
+export function appendSignature(payload: Uint8Array, signature: Uint8Array): Buffer {
+  const trailer = Buffer.alloc(4);
+  trailer.writeUInt32LE(signature.length);
+  return Buffer.concat([payload, signature, trailer]);
+}
+
+export interface Trailer {
+  payload: Buffer;
+  signature: Buffer;
+  sigLenTrailer: number;
+}
+
+/** Splits a file at a trailer that claims `expectedSigLen`; null when the file does not end in one. */
+export function splitSigned(file: Buffer, expectedSigLen: number): Trailer | null {
+  if (file.length < expectedSigLen + 4) return null;
+  const sigLenTrailer = file.readUInt32LE(file.length - 4);
+  if (sigLenTrailer !== expectedSigLen) return null;
+  const end = file.length - 4;
+  return { payload: file.subarray(0, end - sigLenTrailer), signature: file.subarray(end - sigLenTrailer, end), sigLenTrailer };
+}
+
+/**
+ * Which signature format (if any) already closes this file for this public key. Used to refuse
+ * signing twice: a device would hash the old signature as part of the payload.
+ */
+export function existingSignature(file: Buffer, publicKey: KeyObject): PaddingMode | null {
+  const deviceKey = decodeDevicePublicKey(publicKey.export({ type: 'spki', format: 'der' }));
+  if (deviceKey.kind !== 'rsa') return null;
+  const split = splitSigned(file, deviceKey.n.length);
+  if (!split) return null;
+  const digest = createHash('sha256').update(split.payload).digest();
+  for (const mode of ['digestinfo', 'null-oid'] as const) {
+    if (deviceVerify(deviceKey, digest, split.signature, mode)) return mode;
+  }
+  return null;
+}
