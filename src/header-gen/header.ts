@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { decodeDevicePublicKey, deviceKeyProblem, keyAsStrlenSees } from '../emulator/bearssl.js';
 import { checkDeviceKey, spkiPem } from '../keys/check.js';
-import { parsePrivateKey, parsePublicKey } from '../keys/load.js';
+import { parsePublicKey } from '../keys/load.js';
 
 export const DISABLED_HEADER = '#define ARDUINO_SIGNING 0\n';
 
@@ -28,8 +28,7 @@ export interface EmbeddedKey {
  * otherwise embed the same key converted to SPKI PEM and say why, or refuse when there is no key.
  */
 export function chooseEmbeddedKey(bytes: Buffer, path: string): EmbeddedKey {
-  const parsed = parsePublicKey(bytes, path);
-  const derived = parsed ? { key: parsed.key, fromPrivate: false } : derivedFromPrivate(bytes, path);
+  const derived = parsePublicKey(bytes, path);
   if (!derived) {
     const what = bytes.length === 0 ? 'is empty' : 'does not contain a key this tool can read';
     throw new UserError(`public key ${path} ${what}. Put the RSA public key (PEM "BEGIN PUBLIC KEY") there, or generate a pair with "esp8266-sign keygen".`);
@@ -43,15 +42,6 @@ export function chooseEmbeddedKey(bytes: Buffer, path: string): EmbeddedKey {
     : problem;
   warnings.push(`public key ${path} cannot be loaded by the device as written (${why}); embedding the same key as SubjectPublicKeyInfo PEM instead. Replace the file with that form to silence this warning.`);
   return { bytes: spkiPem(derived.key), warnings, bits };
-}
-
-function derivedFromPrivate(bytes: Buffer, path: string) {
-  if (bytes.length === 0 || !/PRIVATE KEY-----/.test(bytes.toString('latin1'))) return null;
-  try {
-    return { key: parsePrivateKey(bytes, path).publicKey, fromPrivate: true };
-  } catch {
-    return null;
-  }
 }
 
 /** Reads a key file for the header; undefined when it is missing or not a file (signing off). */

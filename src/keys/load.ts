@@ -70,19 +70,32 @@ export function parsePrivateKey(bytes: Buffer, path: string, passphrase?: string
   return { path, key, publicKey: createPublicKey(key) };
 }
 
-/** Parses a public key as Node reads it (SPKI PEM/DER, PKCS#1 PEM/DER, or a private key to derive from). */
-export function parsePublicKey(bytes: Buffer, path: string): PublicKey | null {
+/** Rebuilds a PEM block in canonical form (64-column base64, LF) whatever its spacing, BOM or line breaks. */
+function canonicalPem(text: string): string | null {
+  const m = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/.exec(text);
+  if (!m) return null;
+  const body = m[2]!.replace(/\s+/g, '');
+  return `-----BEGIN ${m[1]}-----\n${body.replace(/.{1,64}/g, '$&\n')}-----END ${m[1]}-----\n`;
+}
+
+/**
+ * Parses a public key as Node reads it: SPKI or PKCS#1, PEM (in any spacing) or DER, or a private
+ * key to derive it from (`fromPrivate`). Null when the bytes hold no key.
+ */
+export function parsePublicKey(bytes: Buffer, path: string): (PublicKey & { fromPrivate: boolean }) | null {
   if (bytes.length === 0) return null;
   const text = bytes.toString('latin1');
-  const attempts: Array<() => KeyObject> = pemLabels(text).length
-    ? [() => createPublicKey({ key: text.replace(/^\uFEFF|^\xEF\xBB\xBF/, ''), format: 'pem' })]
+  const labels = pemLabels(text);
+  const pem = labels.length ? canonicalPem(text) : null;
+  const attempts: Array<() => KeyObject> = pem
+    ? [() => createPublicKey({ key: pem, format: 'pem' })]
     : [
         () => createPublicKey({ key: bytes, format: 'der', type: 'spki' }),
         () => createPublicKey({ key: bytes, format: 'der', type: 'pkcs1' }),
       ];
   for (const attempt of attempts) {
     try {
-      return { path, bytes, key: attempt() };
+      return { path, bytes, key: attempt(), fromPrivate: labels.some((l) => l.includes('PRIVATE KEY')) };
     } catch {
       // not this form
     }

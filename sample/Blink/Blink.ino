@@ -1,0 +1,3 @@
+// A stand-in sketch for the demo: the demo never compiles it, it only needs a sketch folder.
+void setup() {}
+void loop() {}

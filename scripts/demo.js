@@ -1,0 +1,48 @@
+// npm run demo: the main job on the bundled sample, through the built CLI, as a user would run it.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeImage } from '../dist/image/image.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(root, 'bin', 'esp8266-sign.js');
+const out = join(root, 'demo-output');
+rmSync(out, { recursive: true, force: true });
+const sketch = join(out, 'Blink');
+const build = join(out, 'build');
+cpSync(join(root, 'sample', 'Blink'), sketch, { recursive: true });
+chmodSync(join(sketch, 'private.key'), 0o600);
+mkdirSync(join(build, 'core'), { recursive: true });
+
+function step(title, args) {
+  console.log(`\n$ esp8266-sign ${args.map((a) => (a.includes(' ') ? JSON.stringify(a) : a)).join(' ')}`);
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd: out, encoding: 'utf8' });
+  process.stdout.write(r.stderr.replace(/^(?=.)/gm, '  '));
+  if (r.stdout) process.stdout.write(r.stdout.replace(/^(?=.)/gm, '  '));
+  console.log(`  (${title}: exit ${r.status})`);
+  return r;
+}
+
+function show(path) {
+  const data = readFileSync(path);
+  const sha = createHash('sha256').update(data).digest('hex');
+  console.log(`  ${relative(root, path).padEnd(46)} ${String(statSync(path).size).padStart(8)} bytes  sha256 ${sha.slice(0, 16)}…`);
+}
+
+console.log('esp8266-sign demo — sample sketch with a THROW-AWAY key pair (never use it for devices)');
+console.log(`Firmware: a synthetic 4M/dio image built by the project's own image helper.`);
+const pub = readFileSync(join(sketch, 'public.key'));
+const firmware = makeImage({ flashMode: 'dio', flashSize: '4M', size: 320_000, embed: pub, label: 'Blink demo' });
+writeFileSync(join(build, 'Blink.ino.bin'), firmware);
+
+step('prebuild header', ['--mode', 'header', '--publickey', 'Blink/public.key', '--out', 'build/core/Updater_Signing.h']);
+step('sign + legacy', ['--mode', 'sign', '--privatekey', 'Blink/private.key', '--bin', 'build/Blink.ino.bin',
+  '--out', 'build/Blink.ino.bin.signed', '--legacy', 'build/Blink.ino.bin.legacy_sig']);
+
+console.log('\nWritten:');
+for (const f of ['core/Updater_Signing.h', 'Blink.ino.bin', 'Blink.ino.bin.signed', 'Blink.ino.bin.legacy_sig']) show(join(build, f));
+
+const r = step('signing the signed file again is refused', ['sign', '--privatekey', 'Blink/private.key', '--bin', 'build/Blink.ino.bin.signed']);
+if (r.status === 0) process.exitCode = 1;
