@@ -1,4 +1,4 @@
-import { closeSync, constants, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, accessSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, accessSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError, errnoCode } from './errors.js';
@@ -89,7 +89,6 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, mode = 
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
     renameSync(tmp, path);

@@ -26,13 +26,15 @@ export function runHeader(opts: HeaderOptions, io: Io): number {
     const chosen = chooseEmbeddedKey(bytes, opts.publicKey);
     for (const w of chosen.warnings) io.stderr(`warning: ${w}\n`);
     content = renderHeader(chosen.bytes);
-    const parsed = parsePublicKey(chosen.bytes, opts.publicKey);
-    keyReport = {
-      path: keyPath,
-      bits: chosen.bits,
-      fingerprint: parsed ? fingerprint(parsed.key) : null,
-      embedded: chosen.bytes === bytes ? 'as-is' : 'converted-to-spki-pem',
-    };
+    if (opts.json) {
+      const parsed = parsePublicKey(chosen.bytes, opts.publicKey);
+      keyReport = {
+        path: keyPath,
+        bits: chosen.bits,
+        fingerprint: parsed ? fingerprint(parsed.key) : null,
+        embedded: chosen.bytes === bytes ? 'as-is' : 'converted-to-spki-pem',
+      };
+    }
   }
   const written = writeHeaderIfChanged(outPath, content);
   if (bytes !== undefined) io.stderr('Enabling binary signing\n');

@@ -4,7 +4,7 @@ import { assertPairMatches, checkDeviceKey, fingerprint } from '../keys/check.js
 import { parsePrivateKey, parsePublicKey } from '../keys/load.js';
 import { readPassphrase } from '../keys/passphrase.js';
 import { describeFile, printJson, type FileReport } from '../report.js';
-import { appendSignature, existingSignature, signDigestInfo, signLegacy } from '../signing/sign.js';
+import { appendSignature, existingSignature, sha256, signDigestInfo, signLegacy } from '../signing/sign.js';
 import { describeFirmwareProblem } from '../image/kind.js';
 
 export interface SignOptions {
@@ -62,8 +62,9 @@ export function runSign(opts: SignOptions, io: Io): number {
   if (legacyPath) assertWritable(legacyPath, 'legacy signed binary');
   for (const w of warnings) io.stderr(`warning: ${w}\n`);
 
-  const signed = appendSignature(data, signDigestInfo(data, priv.key));
-  const legacySigned = legacyPath ? appendSignature(data, signLegacy(data, priv.key)) : undefined;
+  const digest = sha256(data);
+  const signed = appendSignature(data, signDigestInfo(digest, priv.key));
+  const legacySigned = legacyPath ? appendSignature(data, signLegacy(digest, priv.key)) : undefined;
 
   const outputs: Array<FileReport & { format: string }> = [];
   writeFileAtomic(outPath, signed);

