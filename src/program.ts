@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ExitCode } from './errors.js';
 import type { Io } from './io.js';
 
@@ -59,6 +59,56 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     .action(async (o) => {
       const { runKeygen } = await import('./commands/keygen.js');
       code = runKeygen({ bits: Number(o.bits), dir: o.dir, passphraseFile: o.passphraseFile, json: o.json }, io);
+    });
+
+  const whole = (name: string) => (value: string): number => {
+    const n = /^0x[0-9a-f]+$/i.test(value) ? parseInt(value, 16) : Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive whole number.`);
+    return n;
+  };
+
+  program
+    .command('emulate')
+    .description('replay a file on an emulated ESP8266: Updater, signature check, eboot copy, boot (exit 3 if it would not boot)')
+    .argument('<file>', 'what would be uploaded (.bin, .bin.signed, .bin.gz.signed, ...)')
+    .requiredOption('--core <version>', 'core version the device runs: 2.5.2, 2.7.4, 3.0.2, 3.1.2, latest ...')
+    .option('--pubkey <file>', 'public key compiled into the running firmware (omit: built without signing)')
+    .option('--pubkey-as-is', 'embed --pubkey byte for byte, as signing.py would (default: as esp8266-sign header embeds it)')
+    .option('--layout <name>', 'a board layout such as 4M2M, 4M1M, 1M64 (instead of the three options below)')
+    .option('--flash-size <size>', 'flash chip size', '4M')
+    .option('--fs-start <offset>', 'filesystem start (offset or 0x402... address); default: no filesystem')
+    .option('--fs-end <offset>', 'filesystem end')
+    .option('--running-sketch-size <bytes>', 'getSketchSize() of the running firmware (default: the new image\'s size)', whole('--running-sketch-size'))
+    .option('--running-flash-mode <mode>', 'flash mode the device was flashed with: qio, qout, dio, dout (default: the image\'s)')
+    .option('--chunk <bytes>', 'write size of the uploader (ArduinoOTA: 1460)', whole('--chunk'), 1460)
+    .addOption(new Option('--path <path>', 'how the file arrives').choices(['arduinoota', 'httpupdate', 'webserver']).default('arduinoota'))
+    .option('--json', 'print the verdict as JSON on stdout')
+    .action(async (file, o) => {
+      const { runEmulate } = await import('./commands/device.js');
+      code = runEmulate({ file, ...o }, io);
+    });
+
+  program
+    .command('verify')
+    .description('the signature decision by the device\'s rules, per core version (exit 3 if rejected)')
+    .argument('<file>', 'a signed file')
+    .requiredOption('--pubkey <file>', 'the public key compiled into the device')
+    .option('--core <version>', 'decide for one core version (default: show all, exit by the newest)')
+    .option('--json', 'print the result as JSON on stdout')
+    .action(async (file, o) => {
+      const { runVerify } = await import('./commands/device.js');
+      code = runVerify({ file, ...o }, io);
+    });
+
+  program
+    .command('inspect')
+    .description('what a file is: image headers and segments, gzip header, signature trailer')
+    .argument('<file>', 'any firmware artifact')
+    .option('--pubkey <file>', 'also tell which core versions would verify it')
+    .option('--json', 'print the report as JSON on stdout')
+    .action(async (file, o) => {
+      const { runInspect } = await import('./commands/device.js');
+      code = runInspect({ file, ...o }, io);
     });
 
   if (argv.length === 0) {

@@ -4,7 +4,7 @@
  * checks, the hash over what is in flash, _verifyEnd and the eboot command.
  */
 import { createHash } from 'node:crypto';
-import { magicFlashChipMode, magicFlashChipSize } from '../image/image.js';
+import { FLASH_MODES, magicFlashChipMode, magicFlashChipSize } from '../image/image.js';
 import { deviceVerify, verifierLength, type DeviceKey } from './bearssl.js';
 import { deviceError, type DeviceError, type UpdateErrorName } from './errors.js';
 import { Flash, SECTOR_SIZE } from './flash.js';
@@ -125,7 +125,7 @@ export class Updater {
     if (this.currentAddress === this.startAddress && this.modePatchApplies(chunk)) {
       const deviceMode = magicFlashChipMode(this.flash.bytes[2]!);
       if (magicFlashChipMode(chunk[2]!) !== deviceMode) {
-        this.log.push(`flash-mode patch: image byte 2 = ${chunk[2]}, device runs mode ${deviceMode}; flash gets ${deviceMode}`);
+        this.log.push(`flash-mode patch: image byte 2 = ${chunk[2]} (${FLASH_MODES[chunk[2]!] ?? "?"}), the device runs ${FLASH_MODES[deviceMode] ?? "an unknown mode"}; flash gets ${deviceMode}`);
         chunk[2] = deviceMode;
       }
     }
