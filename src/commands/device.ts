@@ -1,5 +1,5 @@
 /** `emulate`, `verify`, `inspect`: what an ESP8266 would do with a file. */
-import { ungzip } from 'pako';
+import { gunzipLikeEboot } from '../compress/gzip.js';
 import { UsageError, UserError } from '../errors.js';
 import { readUserFile, resolveFrom, type Io } from '../io.js';
 import { decodeDevicePublicKey, deviceKeyProblem, keyAsStrlenSees, verifierLength } from '../emulator/bearssl.js';
@@ -42,14 +42,7 @@ function innerImage(file: Buffer, keyLen: number): Uint8Array {
     const t = file.readUInt32LE(file.length - 4);
     if (t > 0 && (t === keyLen || (keyLen === 0 && [128, 256, 384, 512].includes(t))) && file.length >= t + 4) payload = file.subarray(0, file.length - t - 4);
   }
-  if (isGzip(payload)) {
-    try {
-      return ungzip(payload);
-    } catch {
-      return payload;
-    }
-  }
-  return payload;
+  return (isGzip(payload) && gunzipLikeEboot(payload)) || payload;
 }
 
 function asFlashMode(value: string | undefined, fallback: number): FlashMode {

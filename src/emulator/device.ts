@@ -3,7 +3,7 @@
  * way an uploader does, `reboot()` runs eboot and the app-load check; `replay()` does both and
  * returns the verdict (device-behaviour.md §11).
  */
-import { ungzip } from 'pako';
+import { gunzipLikeEboot } from '../compress/gzip.js';
 import { FLASH_MODES, makeImage, type FlashMode } from '../image/image.js';
 import { isGzip } from '../image/kind.js';
 import { decodeDevicePublicKey, keyAsStrlenSees, verifierLength, type DeviceKey } from './bearssl.js';
@@ -143,12 +143,7 @@ export class Device {
 
   private expectedImage(file: Uint8Array, payloadLength: number): Uint8Array | null {
     const payload = file.subarray(0, payloadLength);
-    if (!isGzip(payload)) return payload;
-    try {
-      return ungzip(payload);
-    } catch {
-      return null;
-    }
+    return isGzip(payload) ? gunzipLikeEboot(payload) : payload;
   }
 
   /** Flash from 0 equals the image, except byte 2 which a raw upload gets from the device. */

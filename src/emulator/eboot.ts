@@ -4,6 +4,7 @@
  * image that overwrites its own unread input is corrupted as on the device), then loads the app.
  */
 import { Inflate } from 'pako';
+import { gzipBodyOffset } from '../compress/gzip.js';
 import { parseImageAt } from '../image/image.js';
 import { Flash, SECTOR_SIZE } from './flash.js';
 import type { Profile } from './profiles.js';
@@ -19,19 +20,6 @@ export interface EbootResult {
   bootSectorSkipped: boolean;
   sectorsWritten: number;
   log: string[];
-}
-
-/** uzlib's gzip header parse: returns the deflate start, or null (copy_raw then returns 5). */
-function gzipBodyStart(read: (at: number) => number): number | null {
-  if (read(0) !== 0x1f || read(1) !== 0x8b || read(2) !== 8) return null;
-  const flg = read(3);
-  if (flg & 0xe0) return null;
-  let pos = 10;
-  if (flg & 0x04) pos += 2 + (read(pos) | (read(pos + 1) << 8));
-  if (flg & 0x08) while (read(pos++) !== 0);
-  if (flg & 0x10) while (read(pos++) !== 0);
-  if (flg & 0x02) pos += 2;
-  return pos;
 }
 
 /** An inflater that pulls 4 KiB blocks from flash only when it needs more input, like uzlib's reader. */
@@ -88,7 +76,7 @@ function copyRaw(flash: Flash, profile: Profile, src: number, dst: number, size:
   if (profile.gzip && b[src] === 0x1f && b[src + 1] === 0x8b) {
     left = new DataView(b.buffer).getInt32(src + size - 4, true);
     r.log.push(`gzip: ISIZE read from the end of the staged region = ${left}`);
-    const body = gzipBodyStart((at) => b[src + at] ?? 0);
+    const body = gzipBodyOffset((at) => b[src + at] ?? 0);
     if (body === null) return 5;
     inflater = new FlashInflater(flash, src, body);
   }

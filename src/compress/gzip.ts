@@ -1,0 +1,68 @@
+/**
+ * gzip as eboot reads it (device-behaviour.md §5.4, trap 4): deterministic output from pako
+ * (fixed MTIME and OS byte, so the same firmware gives the same bytes on every OS and Node), and
+ * an optional FCOMMENT that pads the file to a multiple of 4 bytes, which cores 3.1.0–3.1.2 need
+ * to verify a signed gzip. eboot's uzlib skips FCOMMENT and never checks the CRC.
+ */
+import { deflateRaw, Inflate } from 'pako';
+
+const OS_UNKNOWN = 255;
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+/** The gzip trailer's CRC-32 (reflected, as zlib). */
+export function crc32(data: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+export interface GzipOptions {
+  level?: number;
+  /** Lengthen the header so the whole file is a multiple of 4 bytes. */
+  alignTo4?: boolean;
+}
+
+export function gzipForDevice(data: Uint8Array, opts: GzipOptions = {}): Buffer {
+  const body = deflateRaw(data, { level: (opts.level ?? 9) as 9 });
+  const bare = 10 + body.length + 8;
+  const pad = opts.alignTo4 ? (4 - (bare % 4)) % 4 : 0;
+  const header = Buffer.alloc(10 + pad);
+  header.set([0x1f, 0x8b, 8, pad ? 0x10 : 0, 0, 0, 0, 0, 2, OS_UNKNOWN]);
+  // FCOMMENT: pad-1 letters and the terminating NUL
+  if (pad) header.fill(0x20, 10, 10 + pad - 1);
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc32(data), 0);
+  trailer.writeUInt32LE(data.length >>> 0, 4);
+  return Buffer.concat([header, body, trailer]);
+}
+
+/** uzlib's header parse (eboot): the offset of the DEFLATE body, or null (copy_raw returns 5). */
+export function gzipBodyOffset(read: (at: number) => number): number | null {
+  if (read(0) !== 0x1f || read(1) !== 0x8b || read(2) !== 8) return null;
+  const flg = read(3);
+  if (flg & 0xe0) return null;
+  let pos = 10;
+  if (flg & 0x04) pos += 2 + (read(pos) | (read(pos + 1) << 8));
+  if (flg & 0x08) while (read(pos++) !== 0);
+  if (flg & 0x10) while (read(pos++) !== 0);
+  if (flg & 0x02) pos += 2;
+  return pos;
+}
+
+/** What eboot would inflate, ignoring CRC and ISIZE as eboot does; null when it cannot. */
+export function gunzipLikeEboot(file: Uint8Array): Uint8Array | null {
+  const start = gzipBodyOffset((at) => file[at] ?? 0);
+  if (start === null) return null;
+  const inf = new Inflate({ raw: true });
+  inf.push(file.subarray(start), true);
+  return inf.err ? null : (inf.result as Uint8Array);
+}

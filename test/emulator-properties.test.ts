@@ -1,0 +1,51 @@
+/** Properties of the device's signature decision, over many generated payloads. */
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { deviceAt, signWith } from './device-helpers.js';
+import { makeImage } from '../src/image/image.js';
+
+const base = makeImage({ size: 8192, label: 'property base' });
+
+/** A signed image of the given length: a real image header, then arbitrary bytes. */
+function payloadOf(length: number, seed: number): Buffer {
+  const p = Buffer.alloc(length);
+  base.copy(p, 0, 0, Math.min(length, base.length));
+  for (let i = 16; i < length; i++) p[i] = (i * 31 + seed) & 0xff;
+  return p;
+}
+
+describe('signature properties', () => {
+  test('flipping any byte of a signed payload or its signature is rejected with SIGN', () => {
+    const signed = signWith(payloadOf(6000, 7));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: signed.length - 5 }).filter((at) => at !== 2), fc.integer({ min: 1, max: 255 }), (at, mask) => {
+        const tampered = Buffer.from(signed);
+        tampered[at]! ^= mask;
+        const v = deviceAt('latest', { runningSketchSize: 0x2000 }).replay(tampered, { chunk: 4096 });
+        expect(v.updaterError?.name).toBe('SIGN');
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  test('the one exception: byte 2 of a raw image, which the Updater overwrites with the device mode before hashing', () => {
+    const signed = signWith(payloadOf(6000, 7));
+    const tampered = Buffer.from(signed);
+    tampered[2] = 3;
+    expect(deviceAt('latest', { runningSketchSize: 0x2000, mode: 'dio' }).replay(tampered).updaterError).toBeNull();
+    expect(deviceAt('latest', { runningSketchSize: 0x2000, mode: 'dout' }).replay(tampered).updaterError?.name).toBe('SIGN');
+  });
+
+  test('any signed image length: 3.0.x and 3.2.0-dev accept, 3.1.x exactly when the length is a multiple of 4', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 128, max: 20000 }), fc.integer({ min: 0, max: 255 }), (length, seed) => {
+        const signed = signWith(payloadOf(length, seed));
+        const at = (core: string) => deviceAt(core, { runningSketchSize: 0x2000 }).replay(signed, { chunk: 1460 }).updaterError?.name ?? 'OK';
+        expect(at('3.0.2')).not.toBe('SIGN');
+        expect(at('latest')).not.toBe('SIGN');
+        expect(at('3.1.2') === 'SIGN').toBe(length % 4 !== 0);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
