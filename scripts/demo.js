@@ -46,3 +46,13 @@ for (const f of ['core/Updater_Signing.h', 'Blink.ino.bin', 'Blink.ino.bin.signe
 
 const r = step('signing the signed file again is refused', ['sign', '--privatekey', 'Blink/private.key', '--bin', 'build/Blink.ino.bin.signed']);
 if (r.status === 0) process.exitCode = 1;
+
+console.log('\nReplaying the artifacts on an emulated ESP8266 (core 3.1.2, 4M flash with a 2M filesystem):');
+const device = ['--core', '3.1.2', '--pubkey', 'Blink/public.key', '--layout', '4M2M', '--running-flash-mode', 'dio'];
+const ok = step('device replay of the signed sample', ['emulate', 'build/Blink.ino.bin.signed', ...device]);
+const tampered = readFileSync(join(build, 'Blink.ino.bin.signed'));
+tampered[0x2000] ^= 0x01;
+writeFileSync(join(build, 'Blink.ino.bin.tampered'), tampered);
+const bad = step('device replay of a copy with one bit flipped', ['emulate', 'build/Blink.ino.bin.tampered', ...device]);
+step('the legacy file, which only 2.5.x devices verify', ['verify', 'build/Blink.ino.bin.legacy_sig', '--pubkey', 'Blink/public.key']);
+if (ok.status !== 0 || bad.status !== 3) process.exitCode = 1;

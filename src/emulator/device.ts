@@ -42,6 +42,19 @@ export interface Verdict {
   note?: string;
 }
 
+const runningImages = new Map<string, Buffer>();
+
+/** A small image for the running firmware's bootloader sector and app header (cached: built once). */
+function runningImage(mode: FlashMode, sizeName: string): Buffer {
+  const key = `${mode}/${sizeName}`;
+  let img = runningImages.get(key);
+  if (!img) {
+    img = makeImage({ flashMode: mode, flashSize: sizeName, size: 0x9000, label: 'running firmware' });
+    runningImages.set(key, img);
+  }
+  return img;
+}
+
 export class Device {
   readonly flash: Flash;
   readonly key: DeviceKey | null;
@@ -51,8 +64,8 @@ export class Device {
     this.flash = new Flash(spec.layout.flashSize);
     const sizeName = Object.entries({ 0x80000: '512K', 0x40000: '256K', 0x100000: '1M', 0x200000: '2M', 0x400000: '4M', 0x800000: '8M', 0x1000000: '16M' })
       .find(([n]) => Number(n) === spec.layout.flashSize)?.[1] ?? '4M';
-    const running = makeImage({ flashMode: spec.runningFlashMode, flashSize: sizeName, size: spec.runningSketchSize, label: 'running firmware' });
-    this.flash.program(0, running.subarray(0, Math.min(running.length, this.flash.size)));
+    // Only the running image's headers matter to the Updater and eboot; its code is left erased.
+    this.flash.program(0, runningImage(spec.runningFlashMode, sizeName));
     this.key = spec.embeddedKey ? decodeDevicePublicKey(keyAsStrlenSees(spec.embeddedKey)) : null;
   }
 

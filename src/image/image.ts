@@ -50,7 +50,8 @@ export interface ImageHeader {
 }
 
 /** Reads the image header and segments at `offset`; null when there is no complete image there. */
-export function parseImageAt(buf: Uint8Array, offset: number): ImageHeader | null {
+export function parseImageAt(buf: Uint8Array, offset: number, opts: { checksum?: boolean } = {}): ImageHeader | null {
+  const withChecksum = opts.checksum ?? true;
   if (offset + 8 > buf.length || buf[offset] !== IMAGE_MAGIC) return null;
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const count = buf[offset + 1]!;
@@ -62,7 +63,7 @@ export function parseImageAt(buf: Uint8Array, offset: number): ImageHeader | nul
     const address = view.getUint32(pos, true);
     const length = view.getUint32(pos + 4, true);
     if (pos + 8 + length > buf.length) return null;
-    for (let j = pos + 8; j < pos + 8 + length; j++) sum ^= buf[j]!;
+    if (withChecksum) for (let j = pos + 8; j < pos + 8 + length; j++) sum ^= buf[j]!;
     segments.push({ address, length, offset: pos + 8 });
     pos += 8 + length;
   }
@@ -77,7 +78,7 @@ export function parseImageAt(buf: Uint8Array, offset: number): ImageHeader | nul
     entry: view.getUint32(offset + 4, true),
     end,
     checksum,
-    checksumOk: checksum === sum,
+    checksumOk: withChecksum && checksum === sum,
   };
 }
 
