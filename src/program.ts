@@ -111,6 +111,50 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
       code = runInspect({ file, ...o }, io);
     });
 
+  program
+    .command('prebuild')
+    .description('build hook: write {build}/core/Updater_Signing.h from the sketch\'s public key (or signing off when there is none)')
+    .requiredOption('--sketch-dir <dir>', 'the sketch folder ({build.source.path})')
+    .requiredOption('--build-dir <dir>', 'the build folder ({build.path})')
+    .option('--core-version <version>', 'the core version ({version}); accepted for symmetry with postbuild')
+    .option('--publickey <file>', 'public key (default: lookup chain, see README)')
+    .option('--privatekey <file>', 'private key to derive the public key from when there is no public key')
+    .option('--passphrase-file <file>', 'passphrase of an encrypted private key')
+    .action(async (o) => {
+      const { runPrebuild } = await import('./prebuild/prebuild.js');
+      code = runPrebuild({ sketchDir: o.sketchDir, buildDir: o.buildDir, coreVersion: o.coreVersion, publicKey: o.publickey, privateKey: o.privatekey, passphraseFile: o.passphraseFile }, io);
+    });
+
+  program
+    .command('postbuild')
+    .description('build hook: sign, optionally compress, prove every artifact on the emulated device, write the manifest')
+    .requiredOption('--sketch-dir <dir>', 'the sketch folder ({build.source.path})')
+    .requiredOption('--build-dir <dir>', 'the build folder ({build.path})')
+    .requiredOption('--project-name <name>', '{build.project_name}, e.g. Blink.ino')
+    .requiredOption('--core-version <version>', 'the esp8266 core version ({version})')
+    .requiredOption('--flash-size <size>', '{build.flash_size}, e.g. 4M')
+    .requiredOption('--flash-mode <mode>', '{build.flash_mode}: qio, qout, dio or dout')
+    .option('--fs-start <address>', '{build.spiffs_start}; empty means no filesystem')
+    .option('--fs-end <address>', '{build.spiffs_end}')
+    .option('--compress', 'also write .bin.gz and .bin.gz.signed')
+    .option('--no-compress', 'do not compress (the default)')
+    .option('--legacy', 'also write .bin.legacy_sig for 2.5.x devices (the default)')
+    .option('--no-legacy', 'do not write the legacy file')
+    .option('--fleet <versions>', 'comma-separated core versions to prove the artifacts on as well', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
+    .option('--strict', 'fail the build (exit 3) when a fleet version would reject an artifact')
+    .option('--privatekey <file>', 'private key (default: lookup chain, see README)')
+    .option('--passphrase-file <file>', 'passphrase of an encrypted private key')
+    .option('--json', 'print the manifest on stdout')
+    .action(async (o) => {
+      const { runPostbuild } = await import('./postbuild/postbuild.js');
+      code = runPostbuild({
+        sketchDir: o.sketchDir, buildDir: o.buildDir, projectName: o.projectName, coreVersion: o.coreVersion,
+        flashSize: o.flashSize, flashMode: o.flashMode, fsStart: o.fsStart, fsEnd: o.fsEnd,
+        compress: o.compress, legacy: o.legacy, fleet: o.fleet, strict: o.strict, json: o.json,
+        privateKey: o.privatekey, passphraseFile: o.passphraseFile,
+      }, io);
+    });
+
   if (argv.length === 0) {
     program.outputHelp();
     return ExitCode.USAGE;

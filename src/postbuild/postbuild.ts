@@ -1,0 +1,166 @@
+/**
+ * The postbuild hook (the objcopy step after the .bin exists): one pipeline of the stages in
+ * stages.ts; an artifact reaches its final name only when the device of the build's own core
+ * version accepts, stages, copies and boots it.
+ */
+import { resolve } from 'node:path';
+import { UsageError, UserError } from '../errors.js';
+import { readUserFile, resolveFrom, writeFileAtomic, type Io } from '../io.js';
+import { makeLayout, parseFlashSize, parseOffset } from '../emulator/layouts.js';
+import { profileFor } from '../emulator/profiles.js';
+import { formatVerdict } from '../commands/device.js';
+import { FLASH_MODES, type FlashMode } from '../image/image.js';
+import { describeFirmwareProblem } from '../image/kind.js';
+import { fingerprint } from '../keys/check.js';
+import { describeFile, printJson } from '../report.js';
+import { readSettings } from '../settings.js';
+import type { Artifact, PostbuildContext, PostbuildSettings } from './context.js';
+import { checkKeyEmbedded, checkKeys, loadPrivateKey, MANIFEST_SUFFIX, produceArtifacts, readEmbeddedKey, removeStaleArtifacts, smokeTestArtifacts } from './stages.js';
+
+export interface PostbuildOptions {
+  sketchDir: string;
+  buildDir: string;
+  projectName: string;
+  coreVersion: string;
+  flashSize: string;
+  flashMode: string;
+  fsStart?: string;
+  fsEnd?: string;
+  compress?: boolean;
+  legacy?: boolean;
+  fleet?: string[];
+  strict?: boolean;
+  json?: boolean;
+  privateKey?: string;
+  passphraseFile?: string;
+}
+
+function envFlag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  throw new UserError(`$${name}="${v}" is not a yes/no value (use 1 or 0).`);
+}
+
+/** Command line, then environment, then esp8266-sign.json, then defaults (legacy on, compression off). */
+function resolveSettings(opts: PostbuildOptions, env: NodeJS.ProcessEnv, file: ReturnType<typeof readSettings>): PostbuildSettings {
+  const fleetEnv = env.ESP8266_SIGN_FLEET ? env.ESP8266_SIGN_FLEET.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  const settings = {
+    compress: opts.compress ?? envFlag(env, 'ESP8266_SIGN_COMPRESS') ?? file.compress ?? false,
+    legacy: opts.legacy ?? envFlag(env, 'ESP8266_SIGN_LEGACY') ?? file.legacy ?? true,
+    fleet: opts.fleet ?? fleetEnv ?? file.fleet ?? [],
+    strict: opts.strict ?? envFlag(env, 'ESP8266_SIGN_STRICT') ?? file.strict ?? false,
+  };
+  for (const c of settings.fleet) profileFor(c);
+  return settings;
+}
+
+function asFlashMode(mode: string): FlashMode {
+  const m = mode.toLowerCase();
+  if (!(FLASH_MODES as readonly string[]).includes(m)) throw new UsageError(`--flash-mode "${mode}" must be one of ${FLASH_MODES.join(', ')}.`);
+  return m as FlashMode;
+}
+
+export function runPostbuild(opts: PostbuildOptions, io: Io): number {
+  const sketchDir = resolveFrom(io, opts.sketchDir);
+  const buildDir = resolveFrom(io, opts.buildDir);
+  profileFor(opts.coreVersion);
+  const flashSize = parseFlashSize(opts.flashSize);
+  const hasFs = Boolean(opts.fsStart && opts.fsEnd);
+  const layout = makeLayout(flashSize, hasFs ? parseOffset(opts.fsStart!, '--fs-start') : undefined, hasFs ? parseOffset(opts.fsEnd!, '--fs-end') : undefined);
+  const fileSettings = readSettings(sketchDir);
+  const binPath = resolve(buildDir, `${opts.projectName}.bin`);
+
+  removeStaleArtifacts(buildDir, opts.projectName);
+  const bin = readUserFile(binPath, 'firmware', 'The objcopy step did not produce it; check the build output above.');
+  const problem = bin.length === 0 ? 'is empty (0 bytes).' : describeFirmwareProblem(bin);
+  if (problem) throw new UserError(`firmware ${binPath} ${problem}`);
+
+  const ctx: PostbuildContext = {
+    sketchDir,
+    buildDir,
+    project: opts.projectName,
+    core: opts.coreVersion,
+    flashMode: asFlashMode(opts.flashMode),
+    layout,
+    settings: resolveSettings(opts, io.env, fileSettings),
+    binPath,
+    bin,
+    embeddedKey: readEmbeddedKey(buildDir),
+    privateKey: null,
+    artifacts: [],
+    warnings: [],
+  };
+  const looked = loadPrivateKey(ctx, { privateKey: opts.privateKey, passphraseFile: opts.passphraseFile, settingsKey: fileSettings.privateKey }, io.env, io.cwd);
+  if (!ctx.embeddedKey && !ctx.privateKey && !ctx.settings.compress) return 0;
+  checkKeys(ctx, looked);
+  checkKeyEmbedded(ctx);
+  produceArtifacts(ctx);
+  smokeTestArtifacts(ctx);
+  return finish(ctx, opts, io);
+}
+
+function passed(a: Artifact, all: Artifact[]): boolean {
+  if (a.payloadOf) return passed(all.find((x) => x.kind === a.payloadOf)!, all);
+  return a.results[0]?.passed ?? false;
+}
+
+function finish(ctx: PostbuildContext, opts: PostbuildOptions, io: Io): number {
+  let exit = 0;
+  const failures: string[] = [];
+  for (const a of ctx.artifacts) {
+    for (const r of a.results.slice(1)) {
+      if (!r.passed) ctx.warnings.push(`${a.name} would not boot on core ${r.core}: ${r.verdict.cause}`);
+    }
+    const own = a.results[0];
+    if (own && !own.passed) failures.push(`${a.name} on the emulated core ${own.core} device:\n${formatVerdict(own.verdict)}`);
+  }
+  const fleetFailed = ctx.artifacts.some((a) => a.results.slice(1).some((r) => !r.passed));
+  if (failures.length || (ctx.settings.strict && fleetFailed)) exit = 3;
+
+  const written = ctx.artifacts.filter((a) => passed(a, ctx.artifacts));
+  for (const a of written) writeFileAtomic(a.path, a.bytes);
+
+  const manifest = {
+    tool: 'esp8266-sign',
+    project: ctx.project,
+    core: ctx.core,
+    build: { flashSize: opts.flashSize, flashMode: ctx.flashMode, fsStart: `0x${ctx.layout.fsStart.toString(16)}`, fsEnd: `0x${ctx.layout.fsEnd.toString(16)}` },
+    input: describeFile(ctx.binPath, ctx.bin),
+    key: ctx.privateKey ? { fingerprint: fingerprint(ctx.privateKey.publicKey), source: ctx.privateKey.found.source, path: ctx.privateKey.found.path } : null,
+    signingEnabledInFirmware: ctx.embeddedKey !== null,
+    artifacts: ctx.artifacts.map((a) => ({
+      name: a.name,
+      kind: a.kind,
+      written: written.includes(a),
+      ...describeFile(a.path, a.bytes),
+      ratio: Number((a.bytes.length / ctx.bin.length).toFixed(4)),
+      ...(a.payloadOf ? { payloadOf: ctx.project + (a.payloadOf === 'gzip-signed' ? '.bin.gz.signed' : '') } : {}),
+      verdicts: a.results.map((r) => ({
+        core: r.core,
+        passed: r.passed,
+        stage: r.verdict.stage,
+        error: r.verdict.updaterError,
+        cause: r.verdict.cause,
+      })),
+    })),
+    warnings: ctx.warnings,
+    exitCode: exit,
+  };
+  if (written.length) writeFileAtomic(resolve(ctx.buildDir, ctx.project + MANIFEST_SUFFIX), JSON.stringify(manifest, null, 2) + '\n');
+
+  for (const w of ctx.warnings) io.stderr(`warning: ${w}\n`);
+  for (const a of written) {
+    if (a.kind === 'signed' || a.kind === 'gzip-signed') io.stderr(`Signed binary: ${a.path}\n`);
+    if (a.kind === 'legacy') io.stderr(`Legacy signed binary: ${a.path}\n`);
+  }
+  for (const a of ctx.artifacts) {
+    const ok = passed(a, ctx.artifacts);
+    const where = a.payloadOf ? 'payload of the .gz.signed' : a.results.map((r) => `${r.passed ? 'boots on' : 'REJECTED on'} ${r.core}`).join(', ');
+    io.stderr(`  ${a.name}: ${a.bytes.length} bytes (${((100 * a.bytes.length) / ctx.bin.length).toFixed(1)}% of the .bin), ${ok ? where : `not written — ${where}`}\n`);
+  }
+  for (const f of failures) io.stderr(`esp8266-sign: ${f}`);
+  if (opts.json) printJson(io.stdout, manifest);
+  return exit;
+}
