@@ -1,0 +1,265 @@
+/** prebuild + postbuild through the built CLI, in temp folders laid out like an Arduino build. */
+import { createPrivateKey } from 'node:crypto';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { renderHeader } from '../src/header-gen/header.js';
+import { makeImage, type FlashMode } from '../src/image/image.js';
+import { runCli, sha256, tempDir, VECTORS } from './helpers.js';
+import { deviceAt } from './device-helpers.js';
+
+const PRIV = readFileSync(join(VECTORS, 'keys', 'rsa2048.pkcs8.pem'));
+const PUB = readFileSync(join(VECTORS, 'keys', 'rsa2048.public.pem'));
+const OTHER_PUB = readFileSync(join(VECTORS, 'keys', 'rsa1024.public.pem'));
+
+interface Layout {
+  root: string;
+  sketch: string;
+  build: string;
+}
+
+/** sketch/ with the given files, build/core/ empty. */
+function arduinoBuild(files: Record<string, string | Buffer> = {}, sketchName = 'My Sketch'): Layout {
+  const root = tempDir();
+  const sketch = join(root, sketchName);
+  const build = join(root, 'build');
+  mkdirSync(sketch);
+  mkdirSync(join(build, 'core'), { recursive: true });
+  writeFileSync(join(sketch, `${sketchName}.ino`), 'void setup() {}\nvoid loop() {}\n');
+  for (const [name, content] of Object.entries(files)) {
+    writeFileSync(join(sketch, name), content);
+    if (name === 'private.key') chmodSync(join(sketch, name), 0o600);
+  }
+  return { root, sketch, build };
+}
+
+/** The objcopy step: a firmware image that embeds the header's key bytes, as a real compile does. */
+function compile(l: Layout, opts: { mode?: FlashMode; embed?: Buffer | null; size?: number } = {}): void {
+  let embed = opts.embed;
+  if (embed === undefined) {
+    const header = readFileSync(join(l.build, 'core', 'Updater_Signing.h'), 'latin1');
+    embed = header.includes('ARDUINO_SIGNING 1') ? Buffer.from([...header.matchAll(/0x([0-9a-f]{2})/g)].map((m) => parseInt(m[1]!, 16))) : null;
+  }
+  writeFileSync(join(l.build, 'sketch.ino.bin'), makeImage({ flashMode: opts.mode ?? 'dio', size: opts.size ?? 300_000, embed: embed ?? undefined, label: 'pipeline test' }));
+}
+
+const prebuild = (l: Layout, env: Record<string, string> = {}) => runCli(['prebuild', '--sketch-dir', l.sketch, '--build-dir', l.build, '--core-version', '3.1.2'], { env });
+const postbuild = (l: Layout, extra: string[] = [], env: Record<string, string> = {}) =>
+  runCli(['postbuild', '--sketch-dir', l.sketch, '--build-dir', l.build, '--project-name', 'sketch.ino', '--core-version', '3.1.2',
+    '--flash-size', '4M', '--flash-mode', 'dio', '--fs-start', '0x40300000', '--fs-end', '0x403FA000', ...extra], { env });
+const out = (l: Layout, suffix: string) => join(l.build, `sketch.ino${suffix}`);
+
+async function build(l: Layout, extra: string[] = [], env: Record<string, string> = {}) {
+  const pre = await prebuild(l, env);
+  expect(pre.exitCode, pre.stderr).toBe(0);
+  compile(l);
+  return postbuild(l, extra, env);
+}
+
+describe('which keys', () => {
+  test('no keys: signing off, nothing written, silent, exit 0', async () => {
+    const l = arduinoBuild();
+    const r = await build(l);
+    expect(r).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(readFileSync(join(l.build, 'core', 'Updater_Signing.h'), 'utf8')).toBe('#define ARDUINO_SIGNING 0\n');
+    for (const s of ['.bin.signed', '.bin.legacy_sig', '.bin.signed.json']) expect(existsSync(out(l, s))).toBe(false);
+  });
+
+  test('public key only: the build fails and names every place it looked', async () => {
+    const l = arduinoBuild({ 'public.key': PUB });
+    const r = await build(l);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/built with signing enabled .* but no private key was found/);
+    expect(r.stderr).toContain(join(l.sketch, 'private.key'));
+    expect(r.stderr).toContain('$ESP8266_SIGN_PRIVATE_KEY_PEM (not set)');
+    expect(existsSync(out(l, '.bin.signed'))).toBe(false);
+  });
+
+  test('private key only: prebuild derives the public key, postbuild signs and proves it', async () => {
+    const l = arduinoBuild({ 'private.key': PRIV });
+    const pre = await prebuild(l);
+    expect(pre.stderr).toMatch(/no public key found; using the public half of the private key/);
+    expect(readFileSync(join(l.build, 'core', 'Updater_Signing.h'), 'latin1')).toBe(renderHeader(PUB));
+    compile(l);
+    const r = await postbuild(l);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`Signed binary: ${out(l, '.bin.signed')}`);
+  });
+
+  test('both keys: signed + legacy, manifest, and the signed file boots on an emulated 3.1.2', async () => {
+    const l = arduinoBuild({ 'private.key': PRIV, 'public.key': PUB });
+    const r = await build(l, ['--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`Signed binary: ${out(l, '.bin.signed')}`);
+    expect(r.stderr).toContain(`Legacy signed binary: ${out(l, '.bin.legacy_sig')}`);
+    const manifest = JSON.parse(r.stdout);
+    expect(JSON.parse(readFileSync(out(l, '.bin.signed.json'), 'utf8'))).toEqual(manifest);
+    expect(manifest).toMatchObject({ project: 'sketch.ino', core: '3.1.2', signingEnabledInFirmware: true, key: { source: 'the sketch folder' } });
+    expect(manifest.key.fingerprint).toMatch(/^SHA256:[0-9a-f]{64}$/);
+    const signed = manifest.artifacts.find((a: { kind: string }) => a.kind === 'signed');
+    expect(signed).toMatchObject({ name: 'sketch.ino.bin.signed', written: true, sha256: sha256(readFileSync(out(l, '.bin.signed'))) });
+    expect(signed.verdicts).toEqual([{ core: '3.1.2', passed: true, stage: 'done', error: null, cause: null }]);
+    expect(manifest.artifacts.find((a: { kind: string }) => a.kind === 'legacy').verdicts[0].core).toBe('2.5.2');
+    expect(deviceAt('3.1.2', { layout: '4M1M', runningSketchSize: 300_000 }).replay(readFileSync(out(l, '.bin.signed'))).boots).toBe(true);
+  });
+
+  test('a mismatched pair fails the build before signing', async () => {
+    const l = arduinoBuild({ 'private.key': PRIV, 'public.key': OTHER_PUB });
+    const r = await build(l);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/does not belong to public key compiled into the firmware/);
+    expect(existsSync(out(l, '.bin.signed'))).toBe(false);
+  });
+
+  test.each([
+    ['ESP8266_SIGN_PRIVATE_KEY names a file', (dir: string) => ({ ESP8266_SIGN_PRIVATE_KEY: join(dir, 'k.pem') }), '$ESP8266_SIGN_PRIVATE_KEY'],
+    ['ESP8266_SIGN_PRIVATE_KEY_PEM holds the key', () => ({ ESP8266_SIGN_PRIVATE_KEY_PEM: PRIV.toString() }), '$ESP8266_SIGN_PRIVATE_KEY_PEM'],
+    ['ESP8266_SIGN_KEYS_DIR/<sketch>/private.key', (dir: string) => ({ ESP8266_SIGN_KEYS_DIR: dir }), '$ESP8266_SIGN_KEYS_DIR/<sketch>'],
+  ])('%s', async (_n, envFor, source) => {
+    const l = arduinoBuild({ 'public.key': PUB });
+    const keys = join(l.root, 'keys');
+    mkdirSync(join(keys, 'My Sketch'), { recursive: true });
+    writeFileSync(join(keys, 'k.pem'), PRIV);
+    writeFileSync(join(keys, 'My Sketch', 'private.key'), PRIV);
+    const r = await build(l, ['--json'], envFor(keys));
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).key.source).toBe(source);
+    expect(r.stderr + r.stdout).not.toContain('PRIVATE KEY-----');
+  });
+
+  test('an encrypted private key with its passphrase from the environment', async () => {
+    const enc = createPrivateKey(PRIV).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' });
+    const l = arduinoBuild({ 'private.key': enc, 'public.key': PUB });
+    const r = await build(l, [], { ESP8266_SIGN_PASSPHRASE: 'pw' });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const without = await postbuild(l);
+    expect(without.exitCode).toBe(1);
+    expect(without.stderr).toMatch(/is encrypted\. Set ESP8266_SIGN_PASSPHRASE/);
+  });
+
+  test('a private key readable by others draws a warning', async () => {
+    const l = arduinoBuild({ 'private.key': PRIV, 'public.key': PUB });
+    chmodSync(join(l.sketch, 'private.key'), 0o644);
+    const r = await build(l);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toMatch(/readable by other users; run: chmod 600/);
+  });
+});
+
+describe('settings and artifacts', () => {
+  test('esp8266-sign.json turns compression on and legacy off; the command line wins over it', async () => {
+    const l = arduinoBuild({ 'private.key': PRIV, 'public.key': PUB, 'esp8266-sign.json': JSON.stringify({ compress: true, legacy: false }) });
+    const r = await build(l);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(existsSync(out(l, '.bin.gz.signed'))).toBe(true);
+    expect(existsSync(out(l, '.bin.legacy_sig'))).toBe(false);
+    const again = await postbuild(l, ['--no-compress', '--legacy']);
+    expect(again.exitCode).toBe(0);
+    expect(existsSync(out(l, '.bin.gz.signed'))).toBe(false);
+    expect(existsSync(out(l, '.bin.legacy_sig'))).toBe(true);
+  });
+
+  test.each([
+    ['{"compres": true}', /unknown setting "compres"/],
+    ['{"compress": "yes"}', /"compress" must be a boolean/],
+    ['{"fleet": "3.1.2"}', /"fleet" must be a list of strings/],
+    ['{nope', /is not valid JSON/],
+  ])('esp8266-sign.json %s is a clear error', async (json, message) => {
+    const l = arduinoBuild({ 'private.key': PRIV, 'public.key': PUB, 'esp8266-sign.json': json });
+    const r = await prebuild(l);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(message);
+  });
+
+  test('compression on 3.1.2: a length that is a multiple of 4 and a device-accepted .gz.signed', async () => {
+    const l = arduinoBuild({ 'private.key': PRIV, 'public.key': PUB });
+    const r = await build(l, ['--compress', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const gz = readFileSync(out(l, '.bin.gz'));
+    expect(gz.length % 4).toBe(0);
+    const gzs = readFileSync(out(l, '.bin.gz.signed'));
+    expect(gzs.subarray(0, gz.length).equals(gz)).toBe(true);
+    expect(deviceAt('3.1.2', { layout: '4M1M', runningSketchSize: 300_000 }).replay(gzs).boots).toBe(true);
+    const a = JSON.parse(r.stdout).artifacts.find((x: { kind: string }) => x.kind === 'gzip-signed');
+    expect(a.ratio).toBeLessThan(0.8);
+  });
+
+  test('compression is refused for 2.7.4, with the reason', async () => {
+    const l = arduinoBuild({ 'private.key': PRIV, 'public.key': PUB });
+    await prebuild(l);
+    compile(l);
+    const r = await runCli(['postbuild', '--sketch-dir', l.sketch, '--build-dir', l.build, '--project-name', 'sketch.ino', '--core-version', '2.7.4', '--flash-size', '4M', '--flash-mode', 'dio', '--fs-start', '', '--fs-end', '', '--compress']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/not compressing: a signed gzip destroys the bootloader of 2\.7\.0–2\.7\.4 devices/);
+    expect(existsSync(out(l, '.bin.gz.signed'))).toBe(false);
+    expect(existsSync(out(l, '.bin.signed'))).toBe(true);
+  });
+
+  test('fleet failures are warnings, or exit 3 with --strict', async () => {
+    const l = arduinoBuild({ 'private.key': PRIV, 'public.key': PUB });
+    const r = await build(l, ['--fleet', '2.5.2,3.0.2']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toMatch(/warning: sketch\.ino\.bin\.signed would not boot on core 2\.5\.2/);
+    const strict = await postbuild(l, ['--fleet', '2.5.2', '--strict']);
+    expect(strict.exitCode).toBe(3);
+  });
+
+  test('stale artifacts from an earlier build are removed even when this build signs nothing', async () => {
+    const l = arduinoBuild();
+    await prebuild(l);
+    compile(l);
+    for (const s of ['.bin.signed', '.bin.legacy_sig', '.bin.gz', '.bin.gz.signed', '.bin.signed.json']) writeFileSync(out(l, s), 'stale');
+    const r = await postbuild(l);
+    expect(r.exitCode).toBe(0);
+    for (const s of ['.bin.signed', '.bin.legacy_sig', '.bin.gz', '.bin.gz.signed', '.bin.signed.json']) expect(existsSync(out(l, s)), s).toBe(false);
+  });
+
+  test('an unchanged header is not rewritten (its mtime is kept)', async () => {
+    const l = arduinoBuild({ 'public.key': PUB });
+    await prebuild(l);
+    const h = join(l.build, 'core', 'Updater_Signing.h');
+    const old = new Date('2020-01-01T00:00:00Z');
+    utimesSync(h, old, old);
+    await prebuild(l);
+    expect(statSync(h).mtimeMs).toBe(old.getTime());
+  });
+
+  test('the .bin does not embed the header key (stale core cache): a clear error', async () => {
+    const l = arduinoBuild({ 'private.key': PRIV, 'public.key': PUB });
+    await prebuild(l);
+    compile(l, { embed: null });
+    const r = await postbuild(l);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/does not contain the public key from .*Updater_Signing\.h[\s\S]*clean build/);
+  });
+
+  test('a flash-mode mismatch between the build and the device: exit 3 with the cause and the fix', async () => {
+    const l = arduinoBuild({ 'private.key': PRIV, 'public.key': PUB });
+    await prebuild(l);
+    compile(l, { mode: 'qio' });
+    const r = await postbuild(l);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(/built for flash mode qio but the device runs dio/);
+    expect(r.stderr).toMatch(/fix: +build with Flash Mode DIO/);
+    expect(existsSync(out(l, '.bin.signed'))).toBe(false);
+    expect(r.stderr).not.toMatch(/^Signed binary:/m);
+  });
+
+  test('deterministic: the same inputs give byte-identical artifacts', async () => {
+    const l = arduinoBuild({ 'private.key': PRIV, 'public.key': PUB });
+    await build(l, ['--compress']);
+    const first = ['.bin.signed', '.bin.legacy_sig', '.bin.gz.signed'].map((s) => sha256(readFileSync(out(l, s))));
+    const l2 = arduinoBuild({ 'private.key': PRIV, 'public.key': PUB });
+    cpSync(join(l.build, 'sketch.ino.bin'), join(l2.build, 'sketch.ino.bin'));
+    await prebuild(l2);
+    const r = await postbuild(l2, ['--compress']);
+    expect(r.exitCode).toBe(0);
+    expect(['.bin.signed', '.bin.legacy_sig', '.bin.gz.signed'].map((s) => sha256(readFileSync(out(l2, s))))).toEqual(first);
+  });
+
+  test('usage errors exit 2', async () => {
+    const r = await runCli(['postbuild', '--sketch-dir', '.']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/required option/);
+  });
+});
