@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prng } from '../dist/image/image.js';
-import { extraSections } from './sections.js';
+import { extraSections, postbuildSection } from './sections.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'bin', 'esp8266-sign.js');
@@ -95,4 +95,5 @@ for (const n of nodes()) {
   }
 }
 await extraSections({ root, work, signingPy: pyNote ? null : signingPy, python, median });
+await postbuildSection({ root, work, signingPy: pyNote ? null : signingPy, python, median, cli, rounds });
 rmSync(work, { recursive: true, force: true });

@@ -56,3 +56,16 @@ writeFileSync(join(build, 'Blink.ino.bin.tampered'), tampered);
 const bad = step('device replay of a copy with one bit flipped', ['emulate', 'build/Blink.ino.bin.tampered', ...device]);
 step('the legacy file, which only 2.5.x devices verify', ['verify', 'build/Blink.ino.bin.legacy_sig', '--pubkey', 'Blink/public.key']);
 if (ok.status !== 0 || bad.status !== 3) process.exitCode = 1;
+
+console.log('\nThe IDE pipeline on the same sketch folder (what platform.local.txt runs for every build):');
+const hooks = ['--sketch-dir', 'Blink', '--build-dir', 'build'];
+const board = ['--project-name', 'Blink.ino', '--core-version', '3.1.2', '--flash-size', '4M', '--flash-mode', 'dio', '--fs-start', '0x200000', '--fs-end', '0x3FA000'];
+step('prebuild', ['prebuild', ...hooks, '--core-version', '3.1.2']);
+const pb = step('postbuild with compression, proven on 3.1.2 and a 3.0.2 fleet', ['postbuild', ...hooks, ...board, '--compress', '--fleet', '3.0.2']);
+console.log('\nWritten:');
+for (const f of ['Blink.ino.bin.signed', 'Blink.ino.bin.legacy_sig', 'Blink.ino.bin.gz', 'Blink.ino.bin.gz.signed', 'Blink.ino.bin.signed.json']) show(join(build, f));
+
+console.log('\nA failing build: the firmware was compiled for QIO, but the board menu (and the device) says DIO.');
+writeFileSync(join(build, 'Blink.ino.bin'), makeImage({ flashMode: 'qio', flashSize: '4M', size: 320_000, embed: pub, label: 'Blink demo' }));
+const fail = step('postbuild refuses to call it signed', ['postbuild', ...hooks, ...board]);
+if (pb.status !== 0 || fail.status !== 3) process.exitCode = 1;

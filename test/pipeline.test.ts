@@ -46,7 +46,7 @@ function compile(l: Layout, opts: { mode?: FlashMode; embed?: Buffer | null; siz
 const prebuild = (l: Layout, env: Record<string, string> = {}) => runCli(['prebuild', '--sketch-dir', l.sketch, '--build-dir', l.build, '--core-version', '3.1.2'], { env });
 const postbuild = (l: Layout, extra: string[] = [], env: Record<string, string> = {}) =>
   runCli(['postbuild', '--sketch-dir', l.sketch, '--build-dir', l.build, '--project-name', 'sketch.ino', '--core-version', '3.1.2',
-    '--flash-size', '4M', '--flash-mode', 'dio', '--fs-start', '0x40300000', '--fs-end', '0x403FA000', ...extra], { env });
+    '--flash-size', '4M', '--flash-mode', 'dio', '--fs-start', '0x300000', '--fs-end', '0x3FA000', ...extra], { env });
 const out = (l: Layout, suffix: string) => join(l.build, `sketch.ino${suffix}`);
 
 async function build(l: Layout, extra: string[] = [], env: Record<string, string> = {}) {

@@ -105,7 +105,7 @@ export class Device {
   }
 
   /** The whole story for one file: upload, reboot, and whether the result is the image that was meant. */
-  replay(file: Uint8Array, opts: { chunk?: number; path?: DeliveryPath } = {}): Verdict {
+  replay(file: Uint8Array, opts: { chunk?: number; path?: DeliveryPath; expected?: Uint8Array } = {}): Verdict {
     const { updater, stage, preError } = this.ota(file, opts);
     const log = [...updater.log];
     const base = { stagingAddress: updater.stagingAddress, log };
@@ -127,7 +127,8 @@ export class Device {
     }
     const e = this.reboot();
     log.push(...e.log);
-    const expected = this.expectedImage(file, sigTrailer.payloadLength);
+    // The caller may know the unsigned image (postbuild does): no second inflate of a gzip.
+    const expected = opts.expected ?? this.expectedImage(file, sigTrailer.payloadLength);
     const matches = expected !== null && e.result === 0 && this.flashHolds(expected, isGzip(file));
     const boots = matches && appLoads(this.flash);
     const bootloaderIntact = bootloaderLoads(this.flash);

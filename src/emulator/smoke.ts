@@ -20,7 +20,8 @@ export interface SmokeResult {
   verdict: Verdict;
 }
 
-export function smokeTest(file: Uint8Array, core: string, build: BuildDevice): SmokeResult {
+/** `expected` is the image the device should end up with (the unsigned .bin); derived from `file` when omitted. */
+export function smokeTest(file: Uint8Array, core: string, build: BuildDevice, expected?: Uint8Array): SmokeResult {
   const device = new Device({
     profile: profileFor(core),
     layout: build.layout,
@@ -28,6 +29,6 @@ export function smokeTest(file: Uint8Array, core: string, build: BuildDevice): S
     runningFlashMode: build.flashMode,
     embeddedKey: build.embeddedKey,
   });
-  const verdict = device.replay(file, { chunk: 1460 });
+  const verdict = device.replay(file, { chunk: 1460, expected });
   return { core, passed: verdict.accepted && verdict.boots && verdict.bootloaderIntact, verdict };
 }

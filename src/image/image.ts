@@ -112,31 +112,32 @@ export function prng(label: string, length: number): Buffer {
 }
 
 /**
- * Bytes that compress like Xtensa code and data (roughly 0.6–0.7 with gzip -9): instruction-like
- * words drawn from a skewed vocabulary, string tables and zero runs. Deterministic per label.
+ * Bytes that compress like Xtensa code and data (roughly half their size with gzip -9): runs copied
+ * from a pool of recurring instruction sequences, fresh bytes, strings and zero padding.
+ * Deterministic per label.
  */
 export function codeLike(label: string, length: number): Buffer {
-  const seed = prng(label, length * 2 + 4096);
-  const vocab = seed.subarray(0, 4096);
+  const seed = prng(label, length + 0x10000);
+  const pool = seed.subarray(0, 0x10000);
   const out = Buffer.alloc(length + 64);
-  let s = 4096;
+  let s = 0x10000;
   let i = 0;
   while (i < length) {
     const r = seed[s++]!;
-    if (r < 120) {
-      const w = (seed[s++]! * seed[s++]!) >> 8; // skewed towards small indices
-      out.set(vocab.subarray(w * 3, w * 3 + 3), i);
-      i += 3;
-    } else if (r < 226) {
-      out[i++] = seed[s++]!;
+    if (r < 96) {
+      // a recurring sequence: 4–19 bytes from a skewed spot in the pool
+      const at = (seed[s++]! * seed[s++]!) & 0xffff;
+      const len = 4 + (seed[s++]! & 15);
+      pool.copy(out, i, at, Math.min(at + len, pool.length));
+      i += len;
     } else if (r < 232) {
-      const text = 'Update.begin() failed: ';
-      out.write(text, i, 'latin1');
-      i += text.length;
+      out[i++] = seed[s++]!;
+    } else if (r < 240) {
+      i += out.write('Update.begin() failed: ', i, 'latin1');
     } else {
       i += 4 + (seed[s++]! & 15);
     }
-    if (s > seed.length - 4) s = 4096;
+    if (s > seed.length - 8) s = 0x10000;
   }
   return out.subarray(0, length);
 }

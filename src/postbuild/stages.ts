@@ -146,7 +146,7 @@ export function smokeTestArtifacts(ctx: PostbuildContext): void {
         flashMode: ctx.flashMode,
         runningSketchSize: ctx.bin.length,
         embeddedKey: ctx.embeddedKey,
-      }));
+      }, ctx.bin));
     }
   }
 }
