@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The launcher: everything else lives in the built CLI, bundled into one file for a fast start.
-import { main } from '../dist/esp8266-sign.bundle.js';
+// The launcher: everything else lives in the built CLI, bundled so each command loads only what it uses.
+import { main } from '../dist/bundle/cli.js';
 
 process.exitCode = await main(process.argv.slice(2));

@@ -174,6 +174,14 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
 
 async function readVersion(): Promise<string> {
   const { readFileSync } = await import('node:fs');
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  // dist/program.js and dist/bundle/*.js sit one or two folders below package.json
+  for (const rel of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version: string };
+      if (pkg.name === 'esp8266-sign') return pkg.version;
+    } catch {
+      // try the next level up
+    }
+  }
+  return 'unknown';
 }
