@@ -155,6 +155,33 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
       }, io);
     });
 
+  for (const [name, description] of [
+    ['install', 'write platform.local.txt beside each installed esp8266 core so the IDE and arduino-cli sign with this tool'],
+    ['uninstall', 'remove what install wrote (and the file, when nothing else is left in it)'],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .option('--core-dir <dir>', 'one core folder (the one holding platform.txt) instead of searching')
+      .option('--dry-run', 'print what would change, change nothing')
+      .option('--json', 'print a JSON report on stdout')
+      .action(async (o) => {
+        const m = await import('./commands/arduino.js');
+        code = (name === 'install' ? m.runInstall : m.runUninstall)(o, io);
+      });
+  }
+
+  program
+    .command('doctor')
+    .description('diagnose a setup: installed cores and our block, a sketch\'s keys, Node; each problem with its fix')
+    .option('--core-dir <dir>', 'one core folder instead of searching')
+    .option('--sketch-dir <dir>', 'also check which keys this sketch would use')
+    .option('--json', 'print a JSON report on stdout')
+    .action(async (o) => {
+      const { runDoctor } = await import('./commands/arduino.js');
+      code = runDoctor(o, io);
+    });
+
   if (argv.length === 0) {
     program.outputHelp();
     return ExitCode.USAGE;

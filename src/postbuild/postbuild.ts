@@ -67,8 +67,12 @@ export function runPostbuild(opts: PostbuildOptions, io: Io): number {
   const buildDir = resolveFrom(io, opts.buildDir);
   profileFor(opts.coreVersion);
   const flashSize = parseFlashSize(opts.flashSize);
-  const hasFs = Boolean(opts.fsStart && opts.fsEnd);
-  const layout = makeLayout(flashSize, hasFs ? parseOffset(opts.fsStart!, '--fs-start') : undefined, hasFs ? parseOffset(opts.fsEnd!, '--fs-end') : undefined);
+  // Builders pass an undefined property as its literal `{name}`: boards without a filesystem.
+  const given = (v?: string) => (v && !/^\{[^}]*\}$/.test(v.trim()) ? v : undefined);
+  const fsStart = given(opts.fsStart);
+  const fsEnd = given(opts.fsEnd);
+  const hasFs = Boolean(fsStart && fsEnd);
+  const layout = makeLayout(flashSize, hasFs ? parseOffset(fsStart!, '--fs-start') : undefined, hasFs ? parseOffset(fsEnd!, '--fs-end') : undefined);
   const fileSettings = readSettings(sketchDir);
   const binPath = resolve(buildDir, `${opts.projectName}.bin`);
 

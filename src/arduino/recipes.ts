@@ -1,0 +1,94 @@
+/**
+ * The platform.local.txt lines that make an esp8266 core run esp8266-sign instead of signing.py
+ * (device-behaviour.md §2, field-notes.md §2): the core's own header key is overridden, never a
+ * numbered sketch-prebuild hook added (arduino-cli 1.3.0 would drop the core's step; older
+ * builders would run it after ours), and the objcopy step that signs is replaced.
+ */
+
+/** How a pattern starts the tool: absolute Node + CLI paths (install), or `esp8266-sign` on PATH. */
+export type Launcher = { node: string; cli: string } | 'path';
+
+export interface CoreFacts {
+  version: string;
+  /** The installed core's platform.txt, parsed into key → value. */
+  properties: Map<string, string>;
+}
+
+export function parseProperties(text: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq > 0) map.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
+  }
+  return map;
+}
+
+const HEADER_KEYS = ['recipe.hooks.sketch.prebuild.pattern', 'recipe.hooks.core.prebuild.1.pattern'] as const;
+export const SIGN_KEY = 'recipe.objcopy.hex.2.pattern';
+
+/**
+ * The key holding the core's header step: read from its platform.txt (release packaging edits that
+ * file, so the version number alone is not trusted), falling back to the version's known layout.
+ */
+export function headerKey(core: CoreFacts): string {
+  for (const key of HEADER_KEYS) {
+    if (core.properties.get(key)?.includes('--mode header')) return key;
+  }
+  return /^2\.5\./.test(core.version) ? HEADER_KEYS[1] : HEADER_KEYS[0];
+}
+
+function command(launcher: Launcher): string {
+  return launcher === 'path' ? 'esp8266-sign' : `"${launcher.node}" "${launcher.cli}"`;
+}
+
+export const PREBUILD_ARGS = 'prebuild --sketch-dir "{build.source.path}" --build-dir "{build.path}" --core-version "{version}"';
+export const POSTBUILD_ARGS =
+  'postbuild --sketch-dir "{build.source.path}" --build-dir "{build.path}" --project-name "{build.project_name}" --core-version "{version}" ' +
+  '--flash-size "{build.flash_size}" --flash-mode "{build.flash_mode}" --fs-start "{build.spiffs_start}" --fs-end "{build.spiffs_end}"';
+
+/** Property lines, in order. 2.5.0 also disabled signing on Windows through `.windows` keys. */
+export function recipeLines(core: CoreFacts, launcher: Launcher): Array<[string, string]> {
+  const run = command(launcher);
+  const header = headerKey(core);
+  const lines: Array<[string, string]> = [
+    [header, `${run} ${PREBUILD_ARGS}`],
+    [SIGN_KEY, `${run} ${POSTBUILD_ARGS}`],
+  ];
+  for (const [key, value] of [...lines]) {
+    if (core.properties.has(`${key}.windows`)) lines.push([`${key}.windows`, value]);
+  }
+  if (core.properties.has('recipe.hooks.core.prebuild.3.pattern.windows')) lines.push(['recipe.hooks.core.prebuild.3.pattern.windows', '']);
+  return lines;
+}
+
+export const BEGIN_MARKER = '# >>> esp8266-sign: managed by "esp8266-sign install"; remove with "esp8266-sign uninstall" >>>';
+export const END_MARKER = '# <<< esp8266-sign <<<';
+
+export function renderBlock(core: CoreFacts, launcher: Launcher): string {
+  const body = recipeLines(core, launcher).map(([k, v]) => `${k}=${v}`);
+  return [BEGIN_MARKER, `# esp8266 core ${core.version}: header from the public key before compiling, signing + device check after objcopy`, ...body, END_MARKER].join('\n') + '\n';
+}
+
+/** Splits a platform.local.txt into what is ours and everything else (kept as it is). */
+export function splitOurBlock(text: string): { before: string; ours: string | null; after: string } {
+  const start = text.indexOf(BEGIN_MARKER);
+  if (start === -1) return { before: text, ours: null, after: '' };
+  const endAt = text.indexOf(END_MARKER, start);
+  const end = endAt === -1 ? text.length : endAt + END_MARKER.length + (text[endAt + END_MARKER.length] === '\n' ? 1 : 0);
+  return { before: text.slice(0, start), ours: text.slice(start, end), after: text.slice(end) };
+}
+
+/** The file with our block in place of the old one (or appended); foreign lines are preserved. */
+export function mergeBlock(existing: string, block: string): string {
+  const { before, ours, after } = splitOurBlock(existing);
+  if (ours !== null) return before + block + after;
+  if (existing === '') return block;
+  return existing + (existing.endsWith('\n') ? '' : '\n') + '\n' + block;
+}
+
+export function removeBlock(existing: string): string {
+  const { before, after } = splitOurBlock(existing);
+  return (before.replace(/\n\n$/, '\n') + after).replace(/^\n+$/, '');
+}
