@@ -1,0 +1,88 @@
+/**
+ * A real build engine: Debian's arduino-builder compiles a sketch with the project's fake
+ * esp8266-like core, after "esp8266-sign install" wrote our platform.local.txt into it.
+ */
+import { execa } from 'execa';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { FIXTURES, ROOT, runCli, tempDir, VECTORS } from './helpers.js';
+import { deviceAt } from './device-helpers.js';
+
+const builder = ['/usr/bin/arduino-builder', '/usr/local/bin/arduino-builder'].find((p) => existsSync(p));
+if (!builder && process.env.CI) throw new Error('arduino-builder is missing in CI: .ci/run must install it (apt-get install -y arduino-builder)');
+if (!builder) console.warn('SKIPPED: arduino-builder is not installed here, so the build-engine integration test does not run (apt-get install -y arduino-builder).');
+
+/** The fake core copied into `<root>/hardware/fakeesp/esp8266` with this machine's paths filled in. */
+function fakeCore(root: string): string {
+  const core = join(root, 'hardware', 'fakeesp', 'esp8266');
+  cpSync(join(FIXTURES, 'fake-core', 'esp8266'), core, { recursive: true });
+  for (const f of ['platform.txt', join('tools', 'fake.mjs')]) {
+    const p = join(core, f);
+    writeFileSync(p, readFileSync(p, 'utf8').replaceAll('@NODE@', process.execPath).replaceAll('@ROOT@', ROOT));
+  }
+  mkdirSync(join(root, 'tools'));
+  return core;
+}
+
+function sketch(root: string, name: string, keys: Record<string, string>): string {
+  const dir = join(root, name);
+  mkdirSync(dir);
+  writeFileSync(join(dir, `${name}.ino`), 'void setup() {}\nvoid loop() {}\n');
+  for (const [file, key] of Object.entries(keys)) cpSync(join(VECTORS, 'keys', key), join(dir, file));
+  return dir;
+}
+
+async function arduinoBuild(root: string, sketchDir: string) {
+  const build = join(root, `build-${readdirSync(root).length}`);
+  mkdirSync(build);
+  const name = sketchDir.split('/').pop()!;
+  const r = await execa(builder!, ['-compile', '-hardware', join(root, 'hardware'), '-tools', join(root, 'tools'), '-fqbn', 'fakeesp:esp8266:fake', '-build-path', build, '-verbose', join(sketchDir, `${name}.ino`)], { reject: false, all: true });
+  return { exitCode: r.exitCode, output: String(r.all), build, project: `${name}.ino` };
+}
+
+describe.skipIf(!builder)('arduino-builder with our platform.local.txt', () => {
+  const root = tempDir('esp8266 sign builder-');
+  const core = fakeCore(root);
+
+  test('install writes platform.local.txt into the core', async () => {
+    const r = await runCli(['install', '--core-dir', core]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const local = readFileSync(join(core, 'platform.local.txt'), 'utf8');
+    expect(local).toContain('recipe.hooks.sketch.prebuild.pattern=');
+    expect(local).toContain(`"${process.execPath}"`);
+  });
+
+  test('a sketch with a key pair: header, signed + legacy files, manifest, the upstream message', async () => {
+    const dir = sketch(root, 'Signed', { 'private.key': 'rsa2048.pkcs1.pem', 'public.key': 'rsa2048.public.pem' });
+    const b = await arduinoBuild(root, dir);
+    expect(b.exitCode, b.output).toBe(0);
+    expect(readFileSync(join(b.build, 'core', 'Updater_Signing.h'), 'latin1')).toMatch(/#define ARDUINO_SIGNING 1/);
+    const signedPath = join(b.build, `${b.project}.bin.signed`);
+    expect(b.output).toContain(`Signed binary: ${signedPath}`);
+    const bin = readFileSync(join(b.build, `${b.project}.bin`));
+    const v = deviceAt('3.1.2', { layout: '4M2M', runningSketchSize: bin.length }).replay(readFileSync(signedPath));
+    expect(v).toMatchObject({ accepted: true, boots: true });
+    expect(statSync(join(b.build, `${b.project}.bin.legacy_sig`)).size).toBe(bin.length + 260);
+    const manifest = JSON.parse(readFileSync(join(b.build, `${b.project}.bin.signed.json`), 'utf8'));
+    expect(manifest.artifacts.map((a: { name: string }) => a.name)).toEqual([`${b.project}.bin.signed`, `${b.project}.bin.legacy_sig`]);
+    expect(manifest.build).toMatchObject({ flashSize: '4M', flashMode: 'dio', fsStart: '0x200000', fsEnd: '0x3fa000' });
+  });
+
+  test('a sketch without keys builds unchanged', async () => {
+    const dir = sketch(root, 'Plain', {});
+    const b = await arduinoBuild(root, dir);
+    expect(b.exitCode, b.output).toBe(0);
+    expect(readFileSync(join(b.build, 'core', 'Updater_Signing.h'), 'utf8')).toBe('#define ARDUINO_SIGNING 0\n');
+    expect(existsSync(join(b.build, `${b.project}.bin`))).toBe(true);
+    expect(existsSync(join(b.build, `${b.project}.bin.signed`))).toBe(false);
+  });
+
+  test('a mismatched key pair fails the build', async () => {
+    const dir = sketch(root, 'Mismatch', { 'private.key': 'rsa2048.pkcs1.pem', 'public.key': 'rsa1024.public.pem' });
+    const b = await arduinoBuild(root, dir);
+    expect(b.exitCode).not.toBe(0);
+    expect(b.output).toMatch(/does not belong to public key/);
+    expect(existsSync(join(b.build, `${b.project}.bin.signed`))).toBe(false);
+  });
+});
