@@ -3,11 +3,12 @@
  * esp8266-like core, after "esp8266-sign install" wrote our platform.local.txt into it.
  */
 import { execa } from 'execa';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, rmSync, symlinkSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { FIXTURES, ROOT, runCli, tempDir, VECTORS } from './helpers.js';
 import { deviceAt } from './device-helpers.js';
+import { parseProperties, recipeLines } from '../src/arduino/recipes.js';
 
 const builder = ['/usr/bin/arduino-builder', '/usr/local/bin/arduino-builder'].find((p) => existsSync(p));
 if (!builder && process.env.CI) throw new Error('arduino-builder is missing in CI: .ci/run must install it (apt-get install -y arduino-builder)');
@@ -33,11 +34,13 @@ function sketch(root: string, name: string, keys: Record<string, string>): strin
   return dir;
 }
 
-async function arduinoBuild(root: string, sketchDir: string) {
+async function arduinoBuild(root: string, sketchDir: string, prefs: string[] = [], env: Record<string, string> = {}) {
   const build = join(root, `build-${readdirSync(root).length}`);
   mkdirSync(build);
   const name = sketchDir.split('/').pop()!;
-  const r = await execa(builder!, ['-compile', '-hardware', join(root, 'hardware'), '-tools', join(root, 'tools'), '-fqbn', 'fakeesp:esp8266:fake', '-build-path', build, '-verbose', join(sketchDir, `${name}.ino`)], { reject: false, all: true });
+  const args = ['-compile', '-hardware', join(root, 'hardware'), '-tools', join(root, 'tools'), '-fqbn', 'fakeesp:esp8266:fake', '-build-path', build, '-verbose'];
+  for (const p of prefs) args.push('-prefs', p);
+  const r = await execa(builder!, [...args, join(sketchDir, `${name}.ino`)], { reject: false, all: true, env });
   return { exitCode: r.exitCode, output: String(r.all), build, project: `${name}.ino` };
 }
 
@@ -84,5 +87,26 @@ describe.skipIf(!builder)('arduino-builder with our platform.local.txt', () => {
     expect(b.exitCode).not.toBe(0);
     expect(b.output).toMatch(/does not belong to public key/);
     expect(existsSync(join(b.build, `${b.project}.bin.signed`))).toBe(false);
+  });
+});
+
+describe.skipIf(!builder)('build properties for CI, without touching the core', () => {
+  const root = tempDir('esp8266 sign props-');
+  const core = fakeCore(root);
+  const bin = join(root, 'bin');
+  mkdirSync(bin);
+  symlinkSync(join(ROOT, 'bin', 'esp8266-sign.js'), join(bin, 'esp8266-sign'));
+
+  test('the README\'s --build-property lines (esp8266-sign on PATH) sign the build', async () => {
+    rmSync(join(core, 'platform.local.txt'), { force: true });
+    const facts = { version: '3.1.2', properties: parseProperties(readFileSync(join(core, 'platform.txt'), 'utf8')) };
+    const props = recipeLines(facts, 'path').map(([k, v]) => `${k}=${v}`);
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const p of props) expect(readme).toContain(`--build-property '${p}'`);
+    const dir = sketch(root, 'CiSigned', { 'private.key': 'rsa2048.pkcs1.pem', 'public.key': 'rsa2048.public.pem' });
+    // arduino-builder's -prefs is the same override as arduino-cli's --build-property
+    const b = await arduinoBuild(root, dir, props, { PATH: `${bin}:${process.env.PATH}` });
+    expect(b.exitCode, b.output).toBe(0);
+    expect(b.output).toContain(`Signed binary: ${join(b.build, `${b.project}.bin.signed`)}`);
   });
 });
