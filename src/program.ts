@@ -27,7 +27,7 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
   program
     .command('sign')
     .description('sign a firmware image: BIN ‖ signature ‖ u32le(signature length)')
-    .requiredOption('--privatekey <file>', 'RSA private key (PEM or DER, PKCS#1 or PKCS#8, optionally encrypted)')
+    .option('--privatekey <file>', 'RSA private key (PEM or DER, PKCS#1 or PKCS#8, optionally encrypted); default: the key lookup chain')
     .requiredOption('--bin <file>', 'the unsigned firmware (.bin or .bin.gz)')
     .option('--out <file>', 'signed output (default: BIN.signed)')
     .option('--legacy <file>', 'also write the legacy signature that 2.5.x devices verify')

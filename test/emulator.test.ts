@@ -259,3 +259,20 @@ describe('RTC command and image helpers', () => {
     expect(() => profileFor('2.4.2')).toThrow(/predates signed updates/);
   });
 });
+
+describe('delivery paths and the gzip patch exemption', () => {
+  const img = image({ size: 250_000, flashMode: 'qio' });
+  test('a signed gzip of a qio build boots on a dio device (gzip uploads are never patched, trap 2)', () => {
+    const v = deviceAt('3.0.2', { mode: 'dio' }).replay(signWith(gz(img)));
+    expect(v.boots).toBe(true);
+  });
+  test('the web server path (begin with the free space, end(true)) finds the trailer at the real end', () => {
+    const v = deviceAt('3.1.2', { mode: 'qio' }).replay(signWith(img), { path: 'webserver', chunk: 2048 });
+    expect(v.boots).toBe(true);
+  });
+  test('httpUpdate refuses a file larger than the free sketch space before Update.begin()', () => {
+    const v = deviceAt('3.1.2', { mode: 'qio', layout: '1M64', runningSketchSize: 800_000 }).replay(signWith(img), { path: 'httpupdate' });
+    expect(v.accepted).toBe(false);
+    expect(v.cause).toMatch(/HTTP_UE_SERVER_NOT_ENOUGH_SPACE/);
+  });
+});

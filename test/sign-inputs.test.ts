@@ -138,3 +138,22 @@ describe('paths', () => {
     expect(readdirSync(out)).toEqual([]);
   });
 });
+
+describe('sign without --privatekey uses the key lookup chain', () => {
+  test('ESP8266_SIGN_PRIVATE_KEY_PEM (a CI secret) signs, and the report names the source, not the key', async () => {
+    const out = tempDir();
+    const r = await runCli(['sign', '--bin', FIRMWARE, '--out', join(out, 'fw.signed'), '--json'], { cwd: out, env: { ESP8266_SIGN_PRIVATE_KEY_PEM: readFileSync(KEY, 'utf8') } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).key.source).toBe('$ESP8266_SIGN_PRIVATE_KEY_PEM');
+    expect(sha256(readFileSync(join(out, 'fw.signed')))).toBe(expected[0]);
+    expect(r.stdout + r.stderr).not.toContain('PRIVATE KEY-----');
+  });
+
+  test('no key anywhere: the error lists where it looked', async () => {
+    const out = tempDir();
+    const r = await runCli(['sign', '--bin', FIRMWARE], { cwd: out });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/no private key given and none found\. Looked in: .*ESP8266_SIGN_PRIVATE_KEY/);
+    expect(readdirSync(out)).toEqual([]);
+  });
+});

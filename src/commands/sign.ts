@@ -3,12 +3,14 @@ import { assertWritable, isFile, readUserFile, resolveFrom, writeFileAtomic, typ
 import { assertPairMatches, checkDeviceKey, fingerprint } from '../keys/check.js';
 import { parsePrivateKey, parsePublicKey } from '../keys/load.js';
 import { readPassphrase } from '../keys/passphrase.js';
+import { findKey } from '../keys/find.js';
 import { describeFile, printJson, type FileReport } from '../report.js';
 import { appendSignature, existingSignature, sha256, signDigestInfo, signLegacy } from '../signing/sign.js';
 import { describeFirmwareProblem } from '../image/kind.js';
 
 export interface SignOptions {
-  privateKey: string;
+  /** A path; when absent the key lookup chain runs (environment, keys folder, current folder). */
+  privateKey?: string;
   bin: string;
   out: string;
   legacy?: string;
@@ -26,22 +28,21 @@ export interface SignOptions {
  * Everything is checked and both signatures computed before the first byte is written.
  */
 export function runSign(opts: SignOptions, io: Io): number {
-  const keyPath = resolveFrom(io, opts.privateKey);
-  if (opts.missingKeyIsNoop && !isFile(keyPath)) return 0;
+  if (opts.missingKeyIsNoop && !isFile(resolveFrom(io, opts.privateKey ?? ''))) return 0;
 
   const binPath = resolveFrom(io, opts.bin);
   const outPath = resolveFrom(io, opts.out);
   const legacyPath = opts.legacy ? resolveFrom(io, opts.legacy) : undefined;
 
   const passphrase = readPassphrase(io.env, opts.passphraseFile);
-  const keyBytes = readUserFile(keyPath, 'private key', 'Generate a key pair with "esp8266-sign keygen" or pass the right path.');
-  const priv = parsePrivateKey(keyBytes, opts.privateKey, passphrase);
-  const { warnings } = checkDeviceKey(priv.key, opts.privateKey);
+  const { keyPath, keyName, keyBytes } = privateKeyFor(opts, io);
+  const priv = parsePrivateKey(keyBytes, keyName, passphrase);
+  const { warnings } = checkDeviceKey(priv.key, keyName);
   if (opts.publicKey) {
     const pubBytes = readUserFile(resolveFrom(io, opts.publicKey), 'public key');
     const pub = parsePublicKey(pubBytes, opts.publicKey);
     if (!pub) throw new UserError(`public key ${opts.publicKey} does not contain a key this tool can read.`);
-    assertPairMatches(opts.privateKey, priv.publicKey, opts.publicKey, pub.key);
+    assertPairMatches(keyName, priv.publicKey, opts.publicKey, pub.key);
   }
 
   const data = readUserFile(binPath, 'firmware', 'Build the sketch first, or pass the path of its .bin file.');
@@ -79,9 +80,20 @@ export function runSign(opts: SignOptions, io: Io): number {
     printJson(io.stdout, {
       command: 'sign',
       input: describeFile(binPath, data),
-      key: { path: keyPath, fingerprint: fingerprint(priv.publicKey), bits: priv.key.asymmetricKeyDetails?.modulusLength },
+      key: { path: keyPath, source: keyName === opts.privateKey ? '--privatekey' : keyName, fingerprint: fingerprint(priv.publicKey), bits: priv.key.asymmetricKeyDetails?.modulusLength },
       outputs,
     });
   }
   return 0;
+}
+
+/** The named path, or the same lookup chain the build hooks use, with the current folder as the sketch. */
+function privateKeyFor(opts: SignOptions, io: Io): { keyPath: string | null; keyName: string; keyBytes: Buffer } {
+  if (opts.privateKey) {
+    const keyPath = resolveFrom(io, opts.privateKey);
+    return { keyPath, keyName: opts.privateKey, keyBytes: readUserFile(keyPath, 'private key', 'Generate a key pair with "esp8266-sign keygen" or pass the right path.') };
+  }
+  const { found, looked } = findKey('private', { sketchDir: io.cwd, env: io.env, cwd: io.cwd });
+  if (!found) throw new UserError(`no private key given and none found. Looked in: ${looked.join('; ')}. Pass --privatekey FILE or set ESP8266_SIGN_PRIVATE_KEY.`);
+  return { keyPath: found.path, keyName: found.path ?? found.source, keyBytes: found.bytes };
 }
