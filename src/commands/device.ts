@@ -1,6 +1,6 @@
 /** `emulate`, `verify`, `inspect`: what an ESP8266 would do with a file. */
 import { gunzipLikeEboot } from '../compress/gzip.js';
-import { UsageError, UserError } from '../errors.js';
+import { ExitCode, UsageError, UserError } from '../errors.js';
 import { readUserFile, resolveFrom, type Io } from '../io.js';
 import { decodeDevicePublicKey, deviceKeyProblem, keyAsStrlenSees, verifierLength } from '../emulator/bearssl.js';
 import { Device, type DeliveryPath, type Verdict } from '../emulator/device.js';
@@ -83,7 +83,7 @@ export function runEmulate(opts: EmulateOptions, io: Io): number {
     for (const line of verdict.log) io.stderr(`  ${line}\n`);
     io.stderr(formatVerdict(verdict));
   }
-  return ok ? 0 : 3;
+  return ok ? ExitCode.OK : ExitCode.DEVICE_REJECTED;
 }
 
 export function formatVerdict(v: Verdict): string {
@@ -130,7 +130,7 @@ export function runVerify(opts: VerifyOptions, io: Io): number {
   else {
     for (const r of results) io.stderr(`${r.accepted ? 'accepted' : 'REJECTED'}  core ${r.core}${r.cause ? `\n          cause: ${r.cause}\n          fix:   ${r.fix}` : ''}\n`);
   }
-  return target.accepted ? 0 : 3;
+  return target.accepted ? ExitCode.OK : ExitCode.DEVICE_REJECTED;
 }
 
 export interface InspectOptions {

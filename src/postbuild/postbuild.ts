@@ -4,7 +4,7 @@
  * version accepts, stages, copies and boots it.
  */
 import { resolve } from 'node:path';
-import { UsageError, UserError } from '../errors.js';
+import { ExitCode, UsageError, UserError } from '../errors.js';
 import { readUserFile, resolveFrom, writeFileAtomic, type Io } from '../io.js';
 import { makeLayout, parseFlashSize, parseOffset } from '../emulator/layouts.js';
 import { profileFor } from '../emulator/profiles.js';
@@ -121,7 +121,7 @@ function finish(ctx: PostbuildContext, opts: PostbuildOptions, io: Io): number {
     if (own && !own.passed) failures.push(`${a.name} on the emulated core ${own.core} device:\n${formatVerdict(own.verdict)}`);
   }
   const fleetFailed = ctx.artifacts.some((a) => a.results.slice(1).some((r) => !r.passed));
-  if (failures.length || (ctx.settings.strict && fleetFailed)) exit = 3;
+  if (failures.length || (ctx.settings.strict && fleetFailed)) exit = ExitCode.DEVICE_REJECTED;
 
   const written = ctx.artifacts.filter((a) => passed(a, ctx.artifacts));
   for (const a of written) writeFileAtomic(a.path, a.bytes);
