@@ -1,15 +1,15 @@
 import { ExitCode, UserError } from './errors.js';
 import { processIo, type Io } from './io.js';
-import { looksLikeSigningPy } from './signing/compat.js';
+import { looksLikeSigningPy, runCompat } from './signing/compat.js';
 
 /**
- * Entry point: signing.py's argument list goes to the compatible front (no commander loaded, so
- * the build hooks start fast); everything else to the named commands. Returns the exit code.
+ * Entry point: signing.py's argument list goes to the compatible front, bundled into this entry so
+ * the build hooks start fast (no commander, no emulator); everything else to the named commands,
+ * loaded on demand. Returns the exit code.
  */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   try {
     if (looksLikeSigningPy(argv) && !isNamedCommand(argv[0])) {
-      const { runCompat } = await import('./signing/compat.js');
       return await runCompat(argv, io);
     }
     const { runProgram } = await import('./program.js');

@@ -9,13 +9,21 @@ export const ExitCode = {
   DEVICE_REJECTED: 3,
 } as const;
 
+const BRAND = Symbol.for('esp8266-sign.UserError');
+
 /** A mistake the user can fix: shown as its message, without a stack. Anything else is a bug. */
 export class UserError extends Error {
   readonly exitCode: number;
+  readonly [BRAND] = true;
   constructor(message: string, exitCode: number = ExitCode.ERROR) {
     super(message);
     this.name = 'UserError';
     this.exitCode = exitCode;
+  }
+
+  /** Recognises a UserError from any bundle chunk (the CLI entry and the commands are built apart). */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 }
 

@@ -1,5 +1,9 @@
 import { UsageError } from '../errors.js';
 import type { Io } from '../io.js';
+// Static on purpose: the build hooks run this path on every compile, and one bundled chunk loads
+// faster than a chain of dynamic imports.
+import { runHeader } from '../commands/header.js';
+import { runSign } from '../commands/sign.js';
 
 /**
  * signing.py's command line, parsed the way argparse parses it: `--opt value`, `--opt=value`,
@@ -94,11 +98,9 @@ export async function runCompat(argv: readonly string[], io: Io): Promise<number
     return 0;
   }
   if (args.mode === 'header') {
-    const { runHeader } = await import('../commands/header.js');
     return runHeader({ publicKey: required(args.publickey, 'publickey', 'header'), out: required(args.out, 'out', 'header') }, io);
   }
   if (args.mode === 'sign') {
-    const { runSign } = await import('../commands/sign.js');
     return runSign(
       {
         privateKey: required(args.privatekey, 'privatekey', 'sign'),
