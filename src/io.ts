@@ -81,14 +81,16 @@ export function assertWritable(path: string, what: string): void {
  * Writes through a temporary file in the same folder and renames it into place, so an uploader
  * never sees a half-written artifact and a failure leaves the previous state (DESIGN.md: Atomic).
  */
-export function writeFileAtomic(path: string, data: Uint8Array | string, mode = 0o666): void {
+export function writeFileAtomic(path: string, data: Uint8Array | string | readonly Uint8Array[], mode = 0o666): void {
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'wx', mode);
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    const pieces = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
+    for (const bytes of pieces) {
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    }
     closeSync(fd);
     fd = undefined;
     renameSync(tmp, path);

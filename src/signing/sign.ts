@@ -24,11 +24,16 @@ export function signLegacy(digest: Uint8Array, key: KeyObject): Buffer {
   return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, digest);
 }
 
-/** `payload ‖ signature ‖ u32le(signature length)`: the layout Updater::end() reads back. */
-export function appendSignature(payload: Uint8Array, signature: Uint8Array): Buffer {
+/** What follows the payload: the signature and its length as u32 LE, as Updater::end() reads it back. */
+export function signatureTail(signature: Uint8Array): [Uint8Array, Buffer] {
   const trailer = Buffer.alloc(4);
   trailer.writeUInt32LE(signature.length);
-  return Buffer.concat([payload, signature, trailer]);
+  return [signature, trailer];
+}
+
+/** `payload ‖ signature ‖ u32le(signature length)` in one buffer. */
+export function appendSignature(payload: Uint8Array, signature: Uint8Array): Buffer {
+  return Buffer.concat([payload, ...signatureTail(signature)]);
 }
 
 export interface Trailer {
