@@ -70,11 +70,7 @@ export function assertWritable(path: string, what: string): void {
   } catch {
     throw new UserError(`cannot write ${what} ${path}: the folder ${dir} is not writable. Check its permissions or choose another output path.`);
   }
-  try {
-    if (statSync(path).isDirectory()) throw new UserError(`cannot write ${what} ${path}: a folder of that name exists.`);
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-  }
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new UserError(`cannot write ${what} ${path}: a folder of that name exists.`);
 }
 
 /**

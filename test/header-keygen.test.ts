@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'no
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { renderHeader } from '../src/header-gen/header.js';
+import { parseHeader, renderHeader } from '../src/header-gen/header.js';
 import { decodeDevicePublicKey, keyAsStrlenSees } from '../src/emulator/bearssl.js';
 import { FIXTURES, runCli, sha256, tempDir, VECTORS } from './helpers.js';
 
@@ -11,7 +11,7 @@ const SPKI_HEADER = renderHeader(PUB);
 
 /** The header's array bytes, as the firmware sees them. */
 function embeddedBytes(header: string): Buffer {
-  return Buffer.from([...header.matchAll(/0x([0-9a-f]{2})/g)].map((m) => parseInt(m[1]!, 16)));
+  return parseHeader(header)!;
 }
 
 describe('header for keys signing.py would embed unusably', () => {

@@ -3,7 +3,7 @@ import { createPrivateKey } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { renderHeader } from '../src/header-gen/header.js';
+import { parseHeader, renderHeader } from '../src/header-gen/header.js';
 import { makeImage, type FlashMode } from '../src/image/image.js';
 import { runCli, sha256, tempDir, VECTORS } from './helpers.js';
 import { deviceAt } from './device-helpers.js';
@@ -38,7 +38,7 @@ function compile(l: Layout, opts: { mode?: FlashMode; embed?: Buffer | null; siz
   let embed = opts.embed;
   if (embed === undefined) {
     const header = readFileSync(join(l.build, 'core', 'Updater_Signing.h'), 'latin1');
-    embed = header.includes('ARDUINO_SIGNING 1') ? Buffer.from([...header.matchAll(/0x([0-9a-f]{2})/g)].map((m) => parseInt(m[1]!, 16))) : null;
+    embed = parseHeader(header);
   }
   writeFileSync(join(l.build, 'sketch.ino.bin'), makeImage({ flashMode: opts.mode ?? 'dio', size: opts.size ?? 300_000, embed: embed ?? undefined, label: 'pipeline test' }));
 }

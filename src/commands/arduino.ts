@@ -23,9 +23,8 @@ export interface ArduinoOptions {
 
 /** This installation of the tool, by absolute path, so the IDE needs no PATH lookup. */
 export function thisLauncher(): Launcher {
-  const cli = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'bin', 'esp8266-sign.js');
-  const fallback = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', 'bin', 'esp8266-sign.js');
-  return { node: process.execPath, cli: existsSync(cli) ? cli : fallback };
+  // built as dist/bundle/*.js and dist/commands/*.js: two folders below the package root either way
+  return { node: process.execPath, cli: resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'bin', 'esp8266-sign.js') };
 }
 
 function cores(opts: ArduinoOptions, io: Io): InstalledCore[] {
@@ -47,8 +46,9 @@ export function runInstall(opts: ArduinoOptions, io: Io, launcher: Launcher = th
     const before = readOr(file);
     const after = mergeBlock(before, renderBlock(core, launcher));
     const changed = after !== before;
+    const { before: above, after: below } = splitOurBlock(before);
     if (changed && !opts.dryRun) writeFileAtomic(file, after);
-    return { core: core.version, dir: core.dir, file, changed, keptForeignLines: splitOurBlock(before).before.trim() !== '' || splitOurBlock(before).after.trim() !== '', content: after };
+    return { core: core.version, dir: core.dir, file, changed, keptForeignLines: (above + below).trim() !== '', content: after };
   });
   if (opts.json) printJson(io.stdout, { command: 'install', dryRun: Boolean(opts.dryRun), cores: results.map(({ content: _c, ...r }) => r) });
   for (const r of results) {

@@ -8,9 +8,10 @@ import { makeLayout, namedLayout, parseFlashSize, parseOffset } from '../emulato
 import { PROFILES, profileFor, type Profile } from '../emulator/profiles.js';
 import { chooseEmbeddedKey } from '../header-gen/header.js';
 import { describeGzip, describeImage } from '../image/describe.js';
-import { FLASH_MODES, type FlashMode } from '../image/image.js';
+import { FLASH_MODES, parseFlashMode, type FlashMode } from '../image/image.js';
 import { isGzip } from '../image/kind.js';
 import { printJson } from '../report.js';
+import { RSA_SIG_LENGTHS, splitSigned } from '../signing/sign.js';
 
 export interface EmulateOptions {
   file: string;
@@ -37,19 +38,8 @@ export function embeddedKeyFrom(path: string | undefined, io: Io, asIs = false):
 
 /** The image inside a file: payload without a signature trailer, inflated when gzip. */
 function innerImage(file: Buffer, keyLen: number): Uint8Array {
-  let payload: Uint8Array = file;
-  if (file.length >= 4) {
-    const t = file.readUInt32LE(file.length - 4);
-    if (t > 0 && (t === keyLen || (keyLen === 0 && [128, 256, 384, 512].includes(t))) && file.length >= t + 4) payload = file.subarray(0, file.length - t - 4);
-  }
+  const payload = splitSigned(file, keyLen || RSA_SIG_LENGTHS)?.payload ?? file;
   return (isGzip(payload) && gunzipLikeEboot(payload)) || payload;
-}
-
-function asFlashMode(value: string | undefined, fallback: number): FlashMode {
-  if (value === undefined) return FLASH_MODES[fallback] ?? 'dio';
-  const v = value.toLowerCase();
-  if (!(FLASH_MODES as readonly string[]).includes(v)) throw new UsageError(`flash mode "${value}" must be one of ${FLASH_MODES.join(', ')}.`);
-  return v as FlashMode;
 }
 
 export function runEmulate(opts: EmulateOptions, io: Io): number {
@@ -71,7 +61,7 @@ export function runEmulate(opts: EmulateOptions, io: Io): number {
     profile,
     layout,
     runningSketchSize: opts.runningSketchSize ?? inner.length,
-    runningFlashMode: asFlashMode(opts.runningFlashMode, inner[0] === 0xe9 ? inner[2]! : 2),
+    runningFlashMode: opts.runningFlashMode ? parseFlashMode(opts.runningFlashMode, '--running-flash-mode') : imageFlashMode(inner),
     embeddedKey,
   });
   const verdict = device.replay(file, { chunk: opts.chunk ?? 1460, path });
@@ -95,6 +85,11 @@ export function formatVerdict(v: Verdict): string {
   return s;
 }
 
+/** The flash mode an image header names (dio when there is no readable header). */
+function imageFlashMode(image: Uint8Array): FlashMode {
+  return (image[0] === 0xe9 && FLASH_MODES[image[2]!]) || 'dio';
+}
+
 /** Signature decision per core range, on a device that would otherwise take the file. */
 export function signatureVerdicts(file: Buffer, embeddedKey: Uint8Array, profiles: readonly Profile[]) {
   const keyLen = verifierLength(decodeDevicePublicKey(keyAsStrlenSees(embeddedKey)));
@@ -104,7 +99,7 @@ export function signatureVerdicts(file: Buffer, embeddedKey: Uint8Array, profile
       profile,
       layout: namedLayout('16M14M'),
       runningSketchSize: 0x2000,
-      runningFlashMode: FLASH_MODES[inner[0] === 0xe9 ? inner[2]! : 2] ?? 'dio',
+      runningFlashMode: imageFlashMode(inner),
       embeddedKey,
     });
     const v = device.replay(file, { chunk: 4096 });
@@ -144,19 +139,18 @@ export function runInspect(opts: InspectOptions, io: Io): number {
   const key = embeddedKeyFrom(opts.pubkey, io);
   const deviceKey = key ? decodeDevicePublicKey(keyAsStrlenSees(key)) : null;
   const keyLen = deviceKey ? verifierLength(deviceKey) : 0;
-  const trailerValue = file.length >= 4 ? file.readUInt32LE(file.length - 4) : null;
-  const signed = trailerValue !== null && [128, 256, 384, 512, keyLen].includes(trailerValue) && file.length >= trailerValue + 4;
-  const payload = signed ? file.subarray(0, file.length - trailerValue! - 4) : file;
+  const split = splitSigned(file, [...RSA_SIG_LENGTHS, keyLen]);
+  const payload = split?.payload ?? file;
   const gzip = describeGzip(payload);
   const image = describeImage(gzip ? innerImage(payload, 0) : payload);
   const report = {
     file: resolveFrom(io, opts.file),
     size: file.length,
     kind: gzip ? 'gzip-compressed ESP8266 image' : image.app || image.boot ? 'ESP8266 image' : 'not an ESP8266 image',
-    signature: signed ? { length: trailerValue, payloadLength: payload.length } : null,
+    signature: split ? { length: split.sigLenTrailer, payloadLength: payload.length } : null,
     gzip,
     image,
-    verifiesOn: key && signed ? signatureVerdicts(file, key, PROFILES) : null,
+    verifiesOn: key && split ? signatureVerdicts(file, key, PROFILES) : null,
     keyProblem: deviceKey ? deviceKeyProblem(deviceKey) : null,
   };
   if (opts.json) {

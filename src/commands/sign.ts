@@ -28,7 +28,7 @@ export interface SignOptions {
  * Everything is checked and both signatures computed before the first byte is written.
  */
 export function runSign(opts: SignOptions, io: Io): number {
-  if (opts.missingKeyIsNoop && !isFile(resolveFrom(io, opts.privateKey ?? ''))) return 0;
+  if (opts.missingKeyIsNoop && opts.privateKey && !isFile(resolveFrom(io, opts.privateKey))) return 0;
 
   const binPath = resolveFrom(io, opts.bin);
   const outPath = resolveFrom(io, opts.out);

@@ -4,7 +4,7 @@
  * returns the verdict (device-behaviour.md §11).
  */
 import { gunzipLikeEboot } from '../compress/gzip.js';
-import { FLASH_MODES, makeImage, type FlashMode } from '../image/image.js';
+import { FLASH_MODES, flashSizeNameOf, makeImage, type FlashMode } from '../image/image.js';
 import { isGzip } from '../image/kind.js';
 import { decodeDevicePublicKey, keyAsStrlenSees, verifierLength, type DeviceKey } from './bearssl.js';
 import { appLoads, bootloaderLoads, runEboot, type EbootResult } from './eboot.js';
@@ -12,6 +12,7 @@ import { Flash, SECTOR_SIZE } from './flash.js';
 import type { Layout } from './layouts.js';
 import type { Profile } from './profiles.js';
 import { explain } from './verdict.js';
+import { splitSigned } from '../signing/sign.js';
 import { Updater, U_FLASH } from './updater.js';
 
 export interface DeviceSpec {
@@ -62,8 +63,7 @@ export class Device {
 
   constructor(readonly spec: DeviceSpec) {
     this.flash = new Flash(spec.layout.flashSize);
-    const sizeName = Object.entries({ 0x80000: '512K', 0x40000: '256K', 0x100000: '1M', 0x200000: '2M', 0x400000: '4M', 0x800000: '8M', 0x1000000: '16M' })
-      .find(([n]) => Number(n) === spec.layout.flashSize)?.[1] ?? '4M';
+    const sizeName = flashSizeNameOf(spec.layout.flashSize) ?? '4M';
     // Only the running image's headers matter to the Updater and eboot; its code is left erased.
     this.flash.program(0, runningImage(spec.runningFlashMode, sizeName));
     this.key = spec.embeddedKey ? decodeDevicePublicKey(keyAsStrlenSees(spec.embeddedKey)) : null;
@@ -149,10 +149,9 @@ export class Device {
   /** Where the payload ends if the file carries a trailer matching the device key. */
   private trailerFacts(file: Uint8Array): { payloadLength: number; sigLenTrailer: number | null } {
     if (file.length < 4) return { payloadLength: file.length, sigLenTrailer: null };
-    const sigLen = new DataView(file.buffer, file.byteOffset, file.byteLength).getUint32(file.length - 4, true);
-    const expected = this.key ? verifierLength(this.key) : 0;
-    if (expected > 0 && sigLen === expected && file.length >= sigLen + 4) return { payloadLength: file.length - sigLen - 4, sigLenTrailer: sigLen };
-    return { payloadLength: file.length, sigLenTrailer: sigLen };
+    const split = splitSigned(file, this.key ? verifierLength(this.key) : []);
+    if (split) return { payloadLength: split.payload.length, sigLenTrailer: split.sigLenTrailer };
+    return { payloadLength: file.length, sigLenTrailer: new DataView(file.buffer, file.byteOffset, file.byteLength).getUint32(file.length - 4, true) };
   }
 
   private expectedImage(file: Uint8Array, payloadLength: number): Uint8Array | null {

@@ -27,8 +27,9 @@ class FlashInflater {
   private queue: Uint8Array[] = [];
   private queued = 0;
   private next: number;
+  /** Bytes of the first block that belong to the gzip header. */
+  private skip: number;
   private inflate = new Inflate({ raw: true, chunkSize: 16384 });
-  failed = false;
   ended = false;
 
   constructor(private readonly flash: Flash, src: number, bodyOffset: number) {
@@ -39,8 +40,6 @@ class FlashInflater {
     this.next = src + Math.floor(bodyOffset / SECTOR_SIZE) * SECTOR_SIZE;
     this.skip = bodyOffset % SECTOR_SIZE;
   }
-
-  private skip: number;
 
   /** Exactly `n` bytes, or fewer if the stream ended; null on a DEFLATE error. */
   take(n: number): Uint8Array | null {
@@ -87,11 +86,14 @@ function copyRaw(flash: Flash, profile: Profile, src: number, dst: number, size:
       const want = Math.min(left, SECTOR_SIZE);
       const out = inflater.take(want);
       if (!out) return 6;
-      if (out.length < want) r.unpredictable = true;
-      // bytes the stream did not fill keep the previous sector's contents (stale), the rest is 0xFF
+      // The stream ended before ISIZE bytes: the device goes on decoding whatever follows, with a
+      // data-dependent outcome (device-behaviour.md §5.4 note); reported as a failed copy.
+      if (out.length < want) {
+        r.unpredictable = true;
+        return 6;
+      }
       sector.set(out, 0);
       sector.fill(0xff, want);
-      if (r.unpredictable) return 6;
     } else {
       const raw = flash.read(src, SECTOR_SIZE);
       if (!raw) return 3;

@@ -3,6 +3,7 @@
  * starts and ends, which bounds the OTA staging area below it.
  */
 import { UsageError } from '../errors.js';
+import { FLASH_SIZE_CODES, flashSizeName, magicFlashChipSize } from '../image/image.js';
 
 export interface Layout {
   flashSize: number;
@@ -15,11 +16,7 @@ const K = 1024;
 const M = 1024 * K;
 
 export function parseFlashSize(text: string): number {
-  const m = /^(\d+)\s*(K|M)B?$/i.exec(text.trim());
-  if (!m) throw new UsageError(`flash size "${text}" is not understood. Use a board value such as 1M, 4M or 512K.`);
-  const n = Number(m[1]) * (m[2]!.toUpperCase() === 'M' ? M : K);
-  if (![256 * K, 512 * K, M, 2 * M, 4 * M, 8 * M, 16 * M].includes(n)) throw new UsageError(`flash size "${text}" is not an ESP8266 flash size.`);
-  return n;
+  return magicFlashChipSize(FLASH_SIZE_CODES[flashSizeName(text)]!);
 }
 
 export function parseOffset(text: string, what: string): number {

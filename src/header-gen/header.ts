@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { UserError } from '../errors.js';
+import { errnoCode, UserError } from '../errors.js';
 import { decodeDevicePublicKey, deviceKeyProblem, keyAsStrlenSees } from '../emulator/bearssl.js';
 import { checkDeviceKey, spkiPem } from '../keys/check.js';
 import { parsePublicKey } from '../keys/load.js';
@@ -14,6 +14,12 @@ export function renderHeader(key: Uint8Array): string {
   const parts = ['#include <pgmspace.h>\n#define ARDUINO_SIGNING 1\nstatic const char signing_pubkey[] PROGMEM = {\n'];
   for (const byte of key) parts.push(`0x${byte.toString(16).padStart(2, '0')}, \n`);
   return parts.join('').slice(0, -3) + '\n};\n';
+}
+
+/** The inverse of renderHeader: the `signing_pubkey[]` bytes, or null for a signing-off header. */
+export function parseHeader(text: string): Buffer | null {
+  if (!/#define ARDUINO_SIGNING 1/.test(text)) return null;
+  return Buffer.from([...text.matchAll(/0x([0-9a-fA-F]{2})/g)].map((m) => parseInt(m[1]!, 16)));
 }
 
 export interface EmbeddedKey {
@@ -49,7 +55,7 @@ export function readKeyIfPresent(path: string): Buffer | undefined {
   try {
     return readFileSync(path);
   } catch (err) {
-    const code = (err as { code?: string }).code;
+    const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return undefined;
     throw new UserError(`public key ${path} cannot be read: ${(err as Error).message}`);
   }

@@ -4,6 +4,7 @@
  * synthesis builds realistic test firmware without any upstream binary.
  */
 import { createHash } from 'node:crypto';
+import { UsageError } from '../errors.js';
 import { IMAGE_MAGIC } from './kind.js';
 
 export const SECTOR = 0x1000;
@@ -15,6 +16,25 @@ export type FlashMode = (typeof FLASH_MODES)[number];
 
 /** Header byte 3, high nibble (elf2bin's encoding; §6.2). */
 export const FLASH_SIZE_CODES: Record<string, number> = { '512K': 0, '256K': 1, '1M': 2, '2M': 3, '4M': 4, '8M': 8, '16M': 9 };
+/** A board menu flash mode (`dio`, `QIO`); `what` names the option in the error. */
+export function parseFlashMode(text: string, what: string): FlashMode {
+  const m = text.trim().toLowerCase();
+  if (!(FLASH_MODES as readonly string[]).includes(m)) throw new UsageError(`${what} "${text}" must be one of ${FLASH_MODES.join(', ')}.`);
+  return m as FlashMode;
+}
+
+/** A board value such as `4M`, `512K` or `4MB` → its name in FLASH_SIZE_CODES. */
+export function flashSizeName(text: string): string {
+  const name = text.trim().toUpperCase().replace(/B$/, '');
+  if (!(name in FLASH_SIZE_CODES)) throw new UsageError(`flash size "${text}" is not an ESP8266 flash size. Use a board value: ${Object.keys(FLASH_SIZE_CODES).join(', ')}.`);
+  return name;
+}
+
+/** The name of a flash size in bytes (the inverse of magicFlashChipSize over FLASH_SIZE_CODES). */
+export function flashSizeNameOf(bytes: number): string | undefined {
+  return Object.keys(FLASH_SIZE_CODES).find((n) => magicFlashChipSize(FLASH_SIZE_CODES[n]!) === bytes);
+}
+
 /** Header byte 3, low nibble. */
 export const FLASH_FREQ_CODES: Record<string, number> = { '40': 0, '26': 1, '20': 2, '80': 0xf };
 

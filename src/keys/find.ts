@@ -3,10 +3,9 @@
  * an environment variable naming a file → one holding the PEM (CI secrets) → esp8266-sign.json →
  * private.key / public.key in the sketch folder → a keys folder outside the sketch.
  */
-import { statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
-import { readUserFile } from '../io.js';
+import { isFile, readUserFile } from '../io.js';
 
 export type KeyKind = 'private' | 'public';
 
@@ -29,14 +28,6 @@ export interface KeyLookup {
 const FILE_VARS = { private: 'ESP8266_SIGN_PRIVATE_KEY', public: 'ESP8266_SIGN_PUBLIC_KEY' } as const;
 const PEM_VARS = { private: 'ESP8266_SIGN_PRIVATE_KEY_PEM', public: 'ESP8266_SIGN_PUBLIC_KEY_PEM' } as const;
 export const KEYS_DIR_VAR = 'ESP8266_SIGN_KEYS_DIR';
-
-function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** Finds one key; `looked` lists every place tried, for the error when nothing is found. */
 export function findKey(kind: KeyKind, q: KeyLookup): { found: FoundKey | null; looked: string[] } {

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { UserError } from '../errors.js';
+import { errnoCode, UserError } from '../errors.js';
 import { PASSPHRASE_ENV } from './passphrase.js';
 
 export interface PrivateKey {
@@ -21,10 +21,6 @@ function pemLabels(text: string): string[] {
 
 function isEncryptedPem(text: string): boolean {
   return pemLabels(text).includes('ENCRYPTED PRIVATE KEY') || /Proc-Type:\s*4,ENCRYPTED/.test(text);
-}
-
-function opensslCode(err: unknown): string {
-  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
 }
 
 /**
@@ -59,7 +55,7 @@ export function parsePrivateKey(bytes: Buffer, path: string, passphrase?: string
       }
     }
   } catch (err) {
-    const code = opensslCode(err);
+    const code = errnoCode(err) ?? '';
     if (code === 'ERR_OSSL_BAD_DECRYPT' || (encrypted && code.startsWith('ERR_OSSL'))) {
       throw new UserError(`private key ${path} could not be decrypted: wrong passphrase. Check ${PASSPHRASE_ENV} or the passphrase file.`);
     }

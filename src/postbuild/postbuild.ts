@@ -4,12 +4,12 @@
  * version accepts, stages, copies and boots it.
  */
 import { resolve } from 'node:path';
-import { ExitCode, UsageError, UserError } from '../errors.js';
+import { ExitCode, UserError } from '../errors.js';
 import { readUserFile, resolveFrom, writeFileAtomic, type Io } from '../io.js';
 import { makeLayout, parseFlashSize, parseOffset } from '../emulator/layouts.js';
 import { profileFor } from '../emulator/profiles.js';
 import { formatVerdict } from '../commands/device.js';
-import { FLASH_MODES, type FlashMode } from '../image/image.js';
+import { parseFlashMode } from '../image/image.js';
 import { describeFirmwareProblem } from '../image/kind.js';
 import { fingerprint } from '../keys/check.js';
 import { describeFile, printJson } from '../report.js';
@@ -56,12 +56,6 @@ function resolveSettings(opts: PostbuildOptions, env: NodeJS.ProcessEnv, file: R
   return settings;
 }
 
-function asFlashMode(mode: string): FlashMode {
-  const m = mode.toLowerCase();
-  if (!(FLASH_MODES as readonly string[]).includes(m)) throw new UsageError(`--flash-mode "${mode}" must be one of ${FLASH_MODES.join(', ')}.`);
-  return m as FlashMode;
-}
-
 export function runPostbuild(opts: PostbuildOptions, io: Io): number {
   const sketchDir = resolveFrom(io, opts.sketchDir);
   const buildDir = resolveFrom(io, opts.buildDir);
@@ -86,7 +80,7 @@ export function runPostbuild(opts: PostbuildOptions, io: Io): number {
     buildDir,
     project: opts.projectName,
     core: opts.coreVersion,
-    flashMode: asFlashMode(opts.flashMode),
+    flashMode: parseFlashMode(opts.flashMode, '--flash-mode'),
     layout,
     settings: resolveSettings(opts, io.env, fileSettings),
     binPath,

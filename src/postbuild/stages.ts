@@ -15,6 +15,7 @@ import { parsePrivateKey, parsePublicKey } from '../keys/load.js';
 import { readPassphrase } from '../keys/passphrase.js';
 import { appendSignature, sha256, signDigestInfo, signLegacy } from '../signing/sign.js';
 import { headerPath } from '../prebuild/prebuild.js';
+import { parseHeader } from '../header-gen/header.js';
 import type { Artifact, ArtifactKind, PostbuildContext } from './context.js';
 
 export const ARTIFACT_SUFFIXES: Record<ArtifactKind, string> = {
@@ -49,8 +50,7 @@ export function readEmbeddedKey(buildDir: string): Buffer | null {
   } catch {
     return null;
   }
-  if (!/#define ARDUINO_SIGNING 1/.test(text)) return null;
-  return Buffer.from([...text.matchAll(/0x([0-9a-fA-F]{2})/g)].map((m) => parseInt(m[1]!, 16)));
+  return parseHeader(text);
 }
 
 export function loadPrivateKey(ctx: PostbuildContext, opts: { privateKey?: string; passphraseFile?: string; settingsKey?: string }, env: NodeJS.ProcessEnv, cwd: string): string[] {

@@ -42,13 +42,18 @@ export interface Trailer {
   sigLenTrailer: number;
 }
 
-/** Splits a file at a trailer that claims `expectedSigLen`; null when the file does not end in one. */
-export function splitSigned(file: Buffer, expectedSigLen: number): Trailer | null {
-  if (file.length < expectedSigLen + 4) return null;
-  const sigLenTrailer = file.readUInt32LE(file.length - 4);
-  if (sigLenTrailer !== expectedSigLen) return null;
-  const end = file.length - 4;
-  return { payload: file.subarray(0, end - sigLenTrailer), signature: file.subarray(end - sigLenTrailer, end), sigLenTrailer };
+/** Signature lengths an RSA trailer can name: the modulus bytes of 1024-, 2048-, 3072- and 4096-bit keys. */
+export const RSA_SIG_LENGTHS: readonly number[] = [128, 256, 384, 512];
+
+/** Splits a file at a trailer that claims one of `sigLens`; null when the file does not end in one. */
+export function splitSigned(file: Uint8Array, sigLens: number | readonly number[]): Trailer | null {
+  if (file.length < 4) return null;
+  const buf = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
+  const sigLenTrailer = buf.readUInt32LE(buf.length - 4);
+  const wanted = typeof sigLens === 'number' ? [sigLens] : sigLens;
+  if (sigLenTrailer === 0 || !wanted.includes(sigLenTrailer) || buf.length < sigLenTrailer + 4) return null;
+  const end = buf.length - 4;
+  return { payload: buf.subarray(0, end - sigLenTrailer), signature: buf.subarray(end - sigLenTrailer, end), sigLenTrailer };
 }
 
 /**
