@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-// The launcher: everything else lives in the built CLI, bundled so each command loads only what it uses.
-import { main } from '../dist/bundle/cli.js';
-
-process.exitCode = await main(process.argv.slice(2));
+// The launcher: everything else lives in the built CLI. It is CommonJS (bin/package.json says so)
+// because loading CommonJS starts measurably faster than ES modules, and build hooks run it often.
+require('../dist/bundle/cli.cjs')
+  .main(process.argv.slice(2))
+  .then((code) => {
+    process.exitCode = code;
+  });
