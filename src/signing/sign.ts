@@ -61,6 +61,9 @@ export function splitSigned(file: Uint8Array, sigLens: number | readonly number[
  * signing twice: a device would hash the old signature as part of the payload.
  */
 export function existingSignature(file: Buffer, publicKey: KeyObject): PaddingMode | null {
+  const bits = publicKey.asymmetricKeyDetails?.modulusLength;
+  // the cheap test first: a trailer naming this key's signature length (almost never true)
+  if (publicKey.asymmetricKeyType !== 'rsa' || !bits || !splitSigned(file, Math.ceil(bits / 8))) return null;
   const deviceKey = decodeDevicePublicKey(publicKey.export({ type: 'spki', format: 'der' }));
   if (deviceKey.kind !== 'rsa') return null;
   const split = splitSigned(file, deviceKey.n.length);
