@@ -4,7 +4,7 @@
  * returns the verdict (device-behaviour.md §11).
  */
 import { gunzipLikeEboot } from '../compress/gzip.js';
-import { FLASH_MODES, flashSizeNameOf, makeImage, type FlashMode } from '../image/image.js';
+import { FLASH_MODES, flashSizeNameOf, makeRunningImage, type FlashMode } from '../image/image.js';
 import { isGzip } from '../image/kind.js';
 import { decodeDevicePublicKey, keyAsStrlenSees, verifierLength, type DeviceKey } from './bearssl.js';
 import { appLoads, bootloaderLoads, runEboot, type EbootResult } from './eboot.js';
@@ -50,7 +50,7 @@ function runningImage(mode: FlashMode, sizeName: string): Buffer {
   const key = `${mode}/${sizeName}`;
   let img = runningImages.get(key);
   if (!img) {
-    img = makeImage({ flashMode: mode, flashSize: sizeName, size: 0x9000, label: 'running firmware' });
+    img = makeRunningImage({ flashMode: mode, flashSize: sizeName });
     runningImages.set(key, img);
   }
   return img;
@@ -163,12 +163,10 @@ export class Device {
   private flashHolds(image: Uint8Array, gzip: boolean): boolean {
     const f = this.flash.bytes;
     if (image.length > f.length) return false;
-    for (let i = 0; i < image.length; i++) {
-      if (f[i] === image[i]) continue;
-      if (i === 2 && !gzip && f[2] === this.modeByte()) continue;
-      return false;
-    }
-    return true;
+    const same = (from: number, to: number) => Buffer.from(f.buffer, f.byteOffset + from, to - from).equals(image.subarray(from, to));
+    if (image.length <= 2) return same(0, image.length);
+    const byte2 = f[2] === image[2] || (!gzip && f[2] === this.modeByte());
+    return byte2 && same(0, 2) && same(3, image.length);
   }
 
   private modeByte(): number {

@@ -20,7 +20,17 @@ export class Flash {
 
   program(offset: number, data: Uint8Array): boolean {
     if (offset < 0 || offset + data.length > this.bytes.length) return false;
-    for (let i = 0; i < data.length; i++) this.bytes[offset + i]! &= data[i]!;
+    const dst = this.bytes;
+    let i = 0;
+    // whole 32-bit words where both sides are aligned (Updater and eboot write 4 KiB sectors)
+    if (((dst.byteOffset + offset) & 3) === 0 && (data.byteOffset & 3) === 0) {
+      const words = data.length >>> 2;
+      const d32 = new Uint32Array(dst.buffer, dst.byteOffset + offset, words);
+      const s32 = new Uint32Array(data.buffer, data.byteOffset, words);
+      for (let w = 0; w < words; w++) d32[w]! &= s32[w]!;
+      i = words << 2;
+    }
+    for (; i < data.length; i++) dst[offset + i]! &= data[i]!;
     return true;
   }
 

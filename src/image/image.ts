@@ -114,12 +114,20 @@ export function sketchSize(flash: Uint8Array): number | null {
 /** The CRC-32/MPEG-2 used by eboot's command block and elf2bin's CRC words (§5.1, §6.4). */
 export function crc32Mpeg2(data: Uint8Array, seed = 0xffffffff): number {
   let crc = seed >>> 0;
-  for (const byte of data) {
-    crc ^= byte << 24;
-    for (let i = 0; i < 8; i++) crc = crc & 0x80000000 ? ((crc << 1) ^ 0x04c11db7) >>> 0 : (crc << 1) >>> 0;
-  }
-  return crc >>> 0;
+  for (let i = 0; i < data.length; i++) crc = ((crc << 8) ^ MPEG2_TABLE[((crc >>> 24) ^ data[i]!) & 0xff]!) >>> 0;
+  return crc;
 }
+
+/** CRC-32/MPEG-2 of each byte value (polynomial 0x04C11DB7, not reflected), one table lookup per byte. */
+const MPEG2_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n << 24;
+    for (let k = 0; k < 8; k++) c = c & 0x80000000 ? (c << 1) ^ 0x04c11db7 : c << 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
 
 /** Deterministic bytes from a label: SHA-256 in counter mode. */
 export function prng(label: string, length: number): Buffer {
@@ -195,17 +203,37 @@ function imageBytes(mode: number, sizeFreq: number, entry: number, segments: Arr
   return Buffer.concat(parts);
 }
 
-/** A complete firmware file: an eboot-like first sector and a five-segment application image. */
-export function makeImage(spec: ImageSpec = {}): Buffer {
-  const mode = FLASH_MODES.indexOf(spec.flashMode ?? 'dio');
-  const sizeFreq = ((FLASH_SIZE_CODES[spec.flashSize ?? '4M'] ?? 4) << 4) | (FLASH_FREQ_CODES[spec.flashFreq ?? '40'] ?? 0);
-  const label = spec.label ?? 'esp8266-sign sample';
+function sizeFreqByte(spec: ImageSpec): number {
+  return ((FLASH_SIZE_CODES[spec.flashSize ?? '4M'] ?? 4) << 4) | (FLASH_FREQ_CODES[spec.flashFreq ?? '40'] ?? 0);
+}
+
+/** The first 4 KiB of every synthesised file: an eboot-like loader image, padded. */
+function bootSector(mode: number, sizeFreq: number): Buffer {
   const boot = imageBytes(mode, sizeFreq, 0x4010f474, [
     { address: 0x4010f000, data: codeLike('eboot-like loader', 0xd50) },
     { address: 0x3fff20b8, data: prng('eboot rodata', 0x28) },
   ]);
   const sector0 = Buffer.alloc(SECTOR, 0xaa);
   boot.copy(sector0);
+  return sector0;
+}
+
+/**
+ * The firmware an emulated device is running: makeImage's boot sector and an application whose
+ * header is all the Updater and eboot read (its code would only cost time to synthesise).
+ */
+export function makeRunningImage(spec: Pick<ImageSpec, 'flashMode' | 'flashSize'>): Buffer {
+  const mode = FLASH_MODES.indexOf(spec.flashMode ?? 'dio');
+  const sizeFreq = sizeFreqByte(spec);
+  return Buffer.concat([bootSector(mode, sizeFreq), imageBytes(mode, sizeFreq, 0x40100004, [{ address: IROM_ADDRESS, data: Buffer.alloc(64) }])]);
+}
+
+/** A complete firmware file: an eboot-like first sector and a five-segment application image. */
+export function makeImage(spec: ImageSpec = {}): Buffer {
+  const mode = FLASH_MODES.indexOf(spec.flashMode ?? 'dio');
+  const sizeFreq = sizeFreqByte(spec);
+  const label = spec.label ?? 'esp8266-sign sample';
+  const sector0 = bootSector(mode, sizeFreq);
 
   const small = [
     { address: 0x40100000, data: codeLike(`${label} iram`, 0x6000) },
