@@ -147,7 +147,7 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     .option('--json', 'print the manifest on stdout')
     .action(async (o) => {
       const { runPostbuild } = await import('./postbuild/postbuild.js');
-      code = runPostbuild({
+      code = await runPostbuild({
         sketchDir: o.sketchDir, buildDir: o.buildDir, projectName: o.projectName, coreVersion: o.coreVersion,
         flashSize: o.flashSize, flashMode: o.flashMode, fsStart: o.fsStart, fsEnd: o.fsEnd,
         compress: o.compress, legacy: o.legacy, fleet: o.fleet, strict: o.strict, json: o.json,

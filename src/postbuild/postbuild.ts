@@ -15,7 +15,7 @@ import { fingerprint } from '../keys/check.js';
 import { describeFile, printJson } from '../report.js';
 import { readSettings } from '../settings.js';
 import type { Artifact, PostbuildContext, PostbuildSettings } from './context.js';
-import { checkKeyEmbedded, checkKeys, loadPrivateKey, MANIFEST_SUFFIX, produceArtifacts, readEmbeddedKey, removeStaleArtifacts, smokeTestArtifacts } from './stages.js';
+import { checkKeyEmbedded, checkKeys, compressedArtifacts, loadPrivateKey, MANIFEST_SUFFIX, readEmbeddedKey, removeStaleArtifacts, signArtifacts, smokeTestArtifacts, startCompression } from './stages.js';
 
 export interface PostbuildOptions {
   sketchDir: string;
@@ -56,7 +56,7 @@ function resolveSettings(opts: PostbuildOptions, env: NodeJS.ProcessEnv, file: R
   return settings;
 }
 
-export function runPostbuild(opts: PostbuildOptions, io: Io): number {
+export async function runPostbuild(opts: PostbuildOptions, io: Io): Promise<number> {
   const sketchDir = resolveFrom(io, opts.sketchDir);
   const buildDir = resolveFrom(io, opts.buildDir);
   profileFor(opts.coreVersion);
@@ -94,8 +94,14 @@ export function runPostbuild(opts: PostbuildOptions, io: Io): number {
   if (!ctx.embeddedKey && !ctx.privateKey && !ctx.settings.compress) return 0;
   checkKeys(ctx, looked);
   checkKeyEmbedded(ctx);
-  produceArtifacts(ctx);
-  smokeTestArtifacts(ctx);
+  // deflate, the slowest step, runs half on a worker while the uncompressed artifacts are signed and replayed
+  const gzip = startCompression(ctx);
+  try {
+    smokeTestArtifacts(ctx, signArtifacts(ctx));
+    if (gzip) smokeTestArtifacts(ctx, compressedArtifacts(ctx, await gzip.finish()));
+  } finally {
+    gzip?.cancel();
+  }
   return finish(ctx, opts, io);
 }
 

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
-import { gzipForDevice } from '../compress/gzip.js';
+import { startGzip, type PendingGzip } from '../compress/background.js';
 import { profileFor } from '../emulator/profiles.js';
 import { smokeTest } from '../emulator/smoke.js';
 import { assertPairMatches, checkDeviceKey } from '../keys/check.js';
@@ -109,37 +109,55 @@ export function compressionRefusal(core: string, signing: boolean): string | nul
   return null;
 }
 
-export function produceArtifacts(ctx: PostbuildContext): void {
-  const fleet = ctx.settings.fleet.filter((c) => c !== ctx.core);
+/** `{project}.bin.signed` and (unless turned off) `{project}.bin.legacy_sig`. */
+export function signArtifacts(ctx: PostbuildContext): Artifact[] {
   const key = ctx.privateKey?.key;
+  if (!key) return [];
   const digest = sha256(ctx.bin);
-  if (key) {
-    ctx.artifacts.push(artifact(ctx, 'signed', appendSignature(ctx.bin, signDigestInfo(digest, key)), [ctx.core, ...fleet]));
-    if (ctx.settings.legacy) ctx.artifacts.push(artifact(ctx, 'legacy', appendSignature(ctx.bin, signLegacy(digest, key)), ['2.5.2']));
-  }
-  if (!ctx.settings.compress) return;
-  const refusal = compressionRefusal(ctx.core, Boolean(key));
-  if (refusal) {
-    ctx.warnings.push(`not compressing: ${refusal}.`);
-    return;
-  }
-  const gz = gzipForDevice(ctx.bin, { level: 9, alignTo4: true });
-  if (gz.length >= ctx.bin.length) {
-    ctx.warnings.push(`not compressing: gzip would not make ${ctx.project}.bin smaller.`);
-    return;
-  }
-  const gzFleet = fleet.filter((c) => compressionRefusal(c, Boolean(key)) === null);
-  for (const c of fleet.filter((c) => !gzFleet.includes(c))) ctx.warnings.push(`${ctx.project}.bin.gz${key ? '.signed' : ''} must not be sent to core ${c} devices: ${compressionRefusal(c, Boolean(key))}.`);
-  if (key) {
-    ctx.artifacts.push(artifact(ctx, 'gzip-signed', appendSignature(gz, signDigestInfo(sha256(gz), key)), [ctx.core, ...gzFleet]));
-    ctx.artifacts.push({ ...artifact(ctx, 'gzip', gz, []), payloadOf: 'gzip-signed' });
-  } else {
-    ctx.artifacts.push(artifact(ctx, 'gzip', gz, [ctx.core, ...gzFleet]));
-  }
+  const made = [artifact(ctx, 'signed', appendSignature(ctx.bin, signDigestInfo(digest, key)), [ctx.core, ...fleetOf(ctx)])];
+  if (ctx.settings.legacy) made.push(artifact(ctx, 'legacy', appendSignature(ctx.bin, signLegacy(digest, key)), ['2.5.2']));
+  ctx.artifacts.push(...made);
+  return made;
 }
 
-export function smokeTestArtifacts(ctx: PostbuildContext): void {
-  for (const a of ctx.artifacts) {
+function fleetOf(ctx: PostbuildContext): string[] {
+  return ctx.settings.fleet.filter((c) => c !== ctx.core);
+}
+
+/**
+ * Starts compressing (half of it on a worker thread) when compression is on and the build's core
+ * may receive it; null (with a warning when refused) otherwise. The caller signs and replays meanwhile.
+ */
+export function startCompression(ctx: PostbuildContext): PendingGzip | null {
+  if (!ctx.settings.compress) return null;
+  const refusal = compressionRefusal(ctx.core, Boolean(ctx.privateKey));
+  if (refusal) {
+    ctx.warnings.push(`not compressing: ${refusal}.`);
+    return null;
+  }
+  return startGzip(ctx.bin, { level: 9, alignTo4: true });
+}
+
+/** `{project}.bin.gz` and, with a key, `{project}.bin.gz.signed`, from the finished gzip. */
+export function compressedArtifacts(ctx: PostbuildContext, gz: Buffer): Artifact[] {
+  if (gz.length >= ctx.bin.length) {
+    ctx.warnings.push(`not compressing: gzip would not make ${ctx.project}.bin smaller.`);
+    return [];
+  }
+  const key = ctx.privateKey?.key;
+  const fleet = fleetOf(ctx);
+  const gzFleet = fleet.filter((c) => compressionRefusal(c, Boolean(key)) === null);
+  for (const c of fleet.filter((c) => !gzFleet.includes(c))) ctx.warnings.push(`${ctx.project}.bin.gz${key ? '.signed' : ''} must not be sent to core ${c} devices: ${compressionRefusal(c, Boolean(key))}.`);
+  const made = key
+    ? [artifact(ctx, 'gzip-signed', appendSignature(gz, signDigestInfo(sha256(gz), key)), [ctx.core, ...gzFleet]), { ...artifact(ctx, 'gzip', gz, []), payloadOf: 'gzip-signed' as const }]
+    : [artifact(ctx, 'gzip', gz, [ctx.core, ...gzFleet])];
+  ctx.artifacts.push(...made);
+  return made;
+}
+
+/** Replays each artifact on the device of every core it is meant for. */
+export function smokeTestArtifacts(ctx: PostbuildContext, artifacts: Artifact[]): void {
+  for (const a of artifacts) {
     for (const core of a.cores) {
       a.results.push(smokeTest(a.bytes, core, {
         layout: ctx.layout,
