@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The launcher: everything else lives in the built CLI. It is CommonJS (bin/package.json says so)
 // because loading CommonJS starts measurably faster than ES modules, and build hooks run it often.
+require('node:module').enableCompileCache?.();
 require('../dist/bundle/cli.cjs')
   .main(process.argv.slice(2))
   .then((code) => {
