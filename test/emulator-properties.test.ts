@@ -1,8 +1,11 @@
 /** Properties of the device's signature decision, over many generated payloads. */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { deviceAt, signWith } from './device-helpers.js';
+import { deviceAt, gz, signWith } from './device-helpers.js';
 import { makeImage } from '../src/image/image.js';
+import { runEboot } from '../src/emulator/eboot.js';
+import { Flash } from '../src/emulator/flash.js';
+import { profileFor } from '../src/emulator/profiles.js';
 
 const base = makeImage({ size: 8192, label: 'property base' });
 
@@ -46,6 +49,36 @@ describe('signature properties', () => {
         expect(at('3.1.2') === 'SIGN').toBe(length % 4 !== 0);
       }),
       { numRuns: 40 },
+    );
+  });
+});
+
+describe('eboot copy properties', () => {
+  const image = makeImage({ size: 60_000, label: 'eboot property' });
+  const good = gz(image);
+
+  test('the one-call inflate and the sector-by-sector inflate leave the same flash and result, for intact, corrupted and lying gzips', () => {
+    const mutation = fc.oneof(
+      fc.constant({ kind: 'none' as const }),
+      fc.record({ kind: fc.constant('flip' as const), at: fc.integer({ min: 10, max: good.length - 9 }), mask: fc.integer({ min: 1, max: 255 }) }),
+      fc.record({ kind: fc.constant('isize' as const), delta: fc.integer({ min: -20_000, max: 20_000 }) }),
+    );
+    fc.assert(
+      fc.property(mutation, (m) => {
+        const file = Buffer.from(good);
+        if (m.kind === 'flip') file[m.at]! ^= m.mask;
+        if (m.kind === 'isize') file.writeInt32LE(Math.max(1, image.length + m.delta), file.length - 4);
+        const device = deviceAt('3.0.2', { key: null });
+        const { updater, stage } = device.ota(file, { chunk: 4096 });
+        if (stage !== 'done') return;
+        const copy = new Flash(device.flash.size);
+        copy.bytes.set(device.flash.bytes);
+        const fast = runEboot(device.flash, profileFor('3.0.2'), updater.rtc);
+        const exact = runEboot(copy, profileFor('3.0.2'), updater.rtc, { inflateAtOnce: false });
+        expect(fast).toEqual(exact);
+        expect(Buffer.compare(device.flash.bytes, copy.bytes)).toBe(0);
+      }),
+      { numRuns: 60 },
     );
   });
 });

@@ -3,6 +3,7 @@
  * staged image sector by sector (raw, or gzip inflated 4 KiB at a time from the live flash, so an
  * image that overwrites its own unread input is corrupted as on the device), then loads the app.
  */
+import { inflateRawSync } from 'node:zlib';
 import { Inflate } from 'pako';
 import { gzipBodyOffset } from '../compress/gzip.js';
 import { parseImageAt } from '../image/image.js';
@@ -67,17 +68,44 @@ class FlashInflater {
   }
 }
 
-function copyRaw(flash: Flash, profile: Profile, src: number, dst: number, size: number, r: EbootResult): number {
+/**
+ * The common case, decided in one native call: the output lies wholly below the compressed input
+ * (so no write can reach a byte not yet read) and the stream yields at least `size` bytes. The
+ * result is the same bytes the sector-by-sector inflater would produce (DEFLATE decodes to one
+ * output); anything else (overlap, errors, a short stream) returns null and takes the slow, exact path.
+ */
+function inflatedAtOnce(flash: Flash, bodyAt: number, dst: number, size: number): Pick<FlashInflater, 'take'> | null {
+  if (size <= 0 || dst + Math.ceil(size / SECTOR_SIZE) * SECTOR_SIZE > bodyAt - (bodyAt % SECTOR_SIZE)) return null;
+  let out: Buffer;
+  try {
+    // uzlib reads on to the end of the flash when it needs to; zlib stops at the end of the stream.
+    // More output than `size` (a lying ISIZE) throws here and is left to the exact path.
+    out = inflateRawSync(flash.bytes.subarray(bodyAt), { maxOutputLength: size });
+  } catch {
+    return null;
+  }
+  if (out.length < size) return null;
+  let at = 0;
+  return {
+    take(n: number) {
+      const piece = out.subarray(at, at + n);
+      at += piece.length;
+      return piece;
+    },
+  };
+}
+
+function copyRaw(flash: Flash, profile: Profile, src: number, dst: number, size: number, r: EbootResult, atOnce: boolean): number {
   if (src % SECTOR_SIZE !== 0 || dst % SECTOR_SIZE !== 0) return 1;
   let left = Math.ceil(size / SECTOR_SIZE) * SECTOR_SIZE;
-  let inflater: FlashInflater | null = null;
+  let inflater: Pick<FlashInflater, 'take'> | null = null;
   const b = flash.bytes;
   if (profile.gzip && b[src] === 0x1f && b[src + 1] === 0x8b) {
     left = new DataView(b.buffer).getInt32(src + size - 4, true);
     r.log.push(`gzip: ISIZE read from the end of the staged region = ${left}`);
     const body = gzipBodyOffset((at) => b[src + at] ?? 0);
     if (body === null) return 5;
-    inflater = new FlashInflater(flash, src, body);
+    inflater = (atOnce ? inflatedAtOnce(flash, src + body, dst, left) : null) ?? new FlashInflater(flash, src, body);
   }
   const sector = new Uint8Array(SECTOR_SIZE);
   while (left > 0) {
@@ -115,7 +143,12 @@ function copyRaw(flash: Flash, profile: Profile, src: number, dst: number, size:
 }
 
 /** One reset: eboot reads RTC memory and acts on it. Returns what happened. */
-export function runEboot(flash: Flash, profile: Profile, rtc: Uint8Array | null): EbootResult {
+export interface EbootOptions {
+  /** Allow the one-call inflate where it gives the same result (default); false = always sector by sector. */
+  inflateAtOnce?: boolean;
+}
+
+export function runEboot(flash: Flash, profile: Profile, rtc: Uint8Array | null, opts: EbootOptions = {}): EbootResult {
   const r: EbootResult = { command: 'none', result: null, unpredictable: false, bootSectorSkipped: false, sectorsWritten: 0, log: [] };
   const cmd = decodeCommand(rtc);
   if (!cmd || cmd.action !== ACTION_COPY_RAW) {
@@ -124,7 +157,7 @@ export function runEboot(flash: Flash, profile: Profile, rtc: Uint8Array | null)
   }
   r.command = 'copy';
   const [src, dst, size] = cmd.args as [number, number, number];
-  r.result = copyRaw(flash, profile, src, dst, size, r);
+  r.result = copyRaw(flash, profile, src, dst, size, r, opts.inflateAtOnce ?? true);
   r.log.push(`cp:${r.result} (copy_raw 0x${src.toString(16)} → 0x${dst.toString(16)}, ${size} bytes, ${r.sectorsWritten} sectors written${r.bootSectorSkipped ? ', boot sector unchanged (B)' : ''})`);
   return r;
 }
