@@ -12,7 +12,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     if (looksLikeSigningPy(argv) && !isNamedCommand(argv[0])) {
       return await runCompat(argv, io);
     }
-    const { runProgram } = await import('./program.js');
+    const { runProgram } = await loadProgram();
     return await runProgram(argv, io);
   } catch (err) {
     if (err instanceof UserError) {
@@ -28,4 +28,12 @@ const COMMANDS = new Set(['header', 'sign', 'keygen', 'verify', 'emulate', 'insp
 
 function isNamedCommand(arg: string | undefined): boolean {
   return arg !== undefined && COMMANDS.has(arg);
+}
+
+/**
+ * The named commands: in the launcher's CommonJS bundle, program.cjs beside it (require is much
+ * cheaper than starting the ES module loader); from the compiled modules, program.js.
+ */
+function loadProgram(): Promise<typeof import('./program.js')> {
+  return typeof require === 'function' ? Promise.resolve(require('./program.cjs') as typeof import('./program.js')) : import('./program.js');
 }
