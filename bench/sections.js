@@ -29,7 +29,7 @@ export async function extraSections({ root, median }) {
 }
 
 /** Full postbuild against the documented manual flow: `gzip -9` then signing.py on the .gz. */
-export async function postbuildSection({ root, work, signingPy, python, median, cli, rounds }) {
+export async function postbuildSection({ root, work, signingPy, python, median, cli, rounds, nodes }) {
   const { spawnSync } = await import('node:child_process');
   const { mkdirSync, writeFileSync: write, copyFileSync, statSync } = await import('node:fs');
   const { renderHeader } = await import('../dist/header-gen/header.js');
@@ -52,25 +52,28 @@ export async function postbuildSection({ root, work, signingPy, python, median, 
     const r = spawnSync(python, ['-I', signingPy, '--mode', 'sign', '--privatekey', join(sketch, 'private.key'), '--bin', join(work, 'manual.bin.gz'), '--out', join(work, 'manual.bin.gz.signed')], { stdio: 'ignore' });
     if (r.status !== 0) throw new Error('signing.py failed');
   };
-  const t = { ours: [], manual: [] };
+  // every Node binary and the manual flow, interleaved round by round
+  const t = { manual: [], ...Object.fromEntries(nodes.map((n) => [n.name, []])) };
   for (let i = 0; i < Math.max(5, Math.floor(rounds / 2)) + 1; i++) {
-    const a = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, ours, { stdio: ['ignore', 'ignore', 'pipe'] });
-    if (r.status !== 0) throw new Error(`postbuild failed: ${r.stderr}`);
-    const b = process.hrtime.bigint();
-    if (i > 0) t.ours.push(Number(b - a) / 1e6);
+    for (const n of nodes) {
+      const a = process.hrtime.bigint();
+      const r = spawnSync(n.bin, ours, { stdio: ['ignore', 'ignore', 'pipe'] });
+      if (r.status !== 0) throw new Error(`postbuild failed on ${n.name}: ${r.stderr}`);
+      if (i > 0) t[n.name].push(Number(process.hrtime.bigint() - a) / 1e6);
+    }
     if (signingPy && hasGzip) {
+      const b = process.hrtime.bigint();
       manual();
       if (i > 0) t.manual.push(Number(process.hrtime.bigint() - b) / 1e6);
     }
   }
-  console.log(`\n  full postbuild on a 1 MiB firmware-like image (gzip + sign + legacy + smoke test of every artifact, ${process.version}):`);
-  console.log(`    esp8266-sign postbuild --compress: median ${median(t.ours).toFixed(1)} ms`);
-  if (t.manual.length) {
-    console.log(`    gzip -9 && signing.py on the .gz:  median ${median(t.manual).toFixed(1)} ms → ratio ${(median(t.ours) / median(t.manual)).toFixed(2)}× (target ≤ 1.0×)`);
-  } else {
-    console.log(`    manual flow skipped: ${signingPy ? 'gzip is not on PATH' : 'no signing.py to compare'}`);
+  console.log(`\n  full postbuild on a 1 MiB firmware-like image (gzip + sign + legacy + smoke test of every artifact):`);
+  if (t.manual.length) console.log(`    gzip -9 && signing.py on the .gz:  median ${median(t.manual).toFixed(1)} ms`);
+  for (const n of nodes) {
+    const ratio = t.manual.length ? ` → ratio ${(median(t[n.name]) / median(t.manual)).toFixed(2)}× (target ≤ 1.0×)` : '';
+    console.log(`    ${n.name} postbuild --compress: median ${median(t[n.name]).toFixed(1)} ms${ratio}`);
   }
+  if (!t.manual.length) console.log(`    manual flow skipped: ${signingPy ? 'gzip is not on PATH' : 'no signing.py to compare'}`);
   if (hasGzip) {
     const gz = spawnSync('gzip', ['-9', '-n', '-c', join(build, 'Bench.ino.bin')], { maxBuffer: 1 << 24 }).stdout.length;
     const ourGz = statSync(join(build, 'Bench.ino.bin.gz')).size;
