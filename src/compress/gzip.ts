@@ -80,7 +80,7 @@ export function wrapGzip(data: Uint8Array, parts: Uint8Array[], opts: GzipOption
   return Buffer.concat([header, ...parts, trailer]);
 }
 
-/** The whole gzip on this thread (gzipInBackground gives the same bytes using a second thread). */
+/** The whole gzip on this thread (startGzip in background.ts gives the same bytes using a second thread). */
 export function gzipForDevice(data: Uint8Array, opts: GzipOptions = {}): Buffer {
   return wrapGzip(data, deflateRanges(data.length).map(([start, end]) => deflatePart(data, start, end, opts.level)), opts);
 }

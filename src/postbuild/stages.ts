@@ -1,6 +1,7 @@
 /**
  * The postbuild stages, each a small function over the shared context (DESIGN.md: postbuild).
- * Order: stale artifacts → keys → pair → key embedded in the .bin → sign → compress → smoke test.
+ * Order: stale artifacts → keys → pair → key embedded in the .bin → compression started (half on a
+ * worker) → sign and smoke-test the uncompressed artifacts → finish compressing → smoke-test those.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, statSync } from 'node:fs';
