@@ -37,13 +37,15 @@ const WINDOW = 32 * 1024;
 export const SPLIT_FROM = 256 * 1024;
 
 /**
- * Where the input is cut into separately deflated parts: one part below SPLIT_FROM, otherwise two
- * halves cut at a 4 KiB boundary. Depends on the length only, never on the machine, so the output
- * is the same bytes wherever and however it is computed.
+ * Where the input is cut into separately deflated parts: one part below SPLIT_FROM, otherwise two,
+ * cut at a 4 KiB boundary 9/16 of the way in: the first part is deflated by the calling thread,
+ * which starts on it sooner than a new worker can start on the second (measured: a worker needs
+ * 20–40 ms before it deflates anything). Depends on the length only, never on the machine, so the
+ * output is the same bytes wherever and however it is computed.
  */
 export function deflateRanges(length: number): Array<[number, number]> {
   if (length < SPLIT_FROM) return [[0, length]];
-  const cut = Math.floor(length / 2 / 4096) * 4096;
+  const cut = Math.floor((length * 9) / 16 / 4096) * 4096;
   return [[0, cut], [cut, length]];
 }
 

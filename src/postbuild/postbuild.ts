@@ -94,7 +94,7 @@ export async function runPostbuild(opts: PostbuildOptions, io: Io): Promise<numb
   if (!ctx.embeddedKey && !ctx.privateKey && !ctx.settings.compress) return 0;
   checkKeys(ctx, looked);
   checkKeyEmbedded(ctx);
-  // deflate, the slowest step, runs half on a worker while the uncompressed artifacts are signed and replayed
+  // deflate, the slowest step, runs partly on a worker while the uncompressed artifacts are signed and replayed
   const gzip = startCompression(ctx);
   try {
     smokeTestArtifacts(ctx, signArtifacts(ctx));

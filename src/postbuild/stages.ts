@@ -1,6 +1,6 @@
 /**
  * The postbuild stages, each a small function over the shared context (DESIGN.md: postbuild).
- * Order: stale artifacts → keys → pair → key embedded in the .bin → compression started (half on a
+ * Order: stale artifacts → keys → pair → key embedded in the .bin → compression started (part on a
  * worker) → sign and smoke-test the uncompressed artifacts → finish compressing → smoke-test those.
  */
 import { spawnSync } from 'node:child_process';
@@ -126,7 +126,7 @@ function fleetOf(ctx: PostbuildContext): string[] {
 }
 
 /**
- * Starts compressing (half of it on a worker thread) when compression is on and the build's core
+ * Starts compressing (part of it on a worker thread) when compression is on and the build's core
  * may receive it; null (with a warning when refused) otherwise. The caller signs and replays meanwhile.
  */
 export function startCompression(ctx: PostbuildContext): PendingGzip | null {
