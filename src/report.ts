@@ -6,8 +6,10 @@ export interface FileReport {
   sha256: string;
 }
 
-export function describeFile(path: string, bytes: Uint8Array): FileReport {
-  return { path, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+/** Path, size and SHA-256; `digest` is the SHA-256 when the caller already has it (no second pass). */
+export function describeFile(path: string, bytes: Uint8Array, digest?: Uint8Array): FileReport {
+  const sha256 = digest ? Buffer.from(digest).toString('hex') : createHash('sha256').update(bytes).digest('hex');
+  return { path, size: bytes.length, sha256 };
 }
 
 export function printJson(stdout: (text: string) => void, value: unknown): void {

@@ -180,8 +180,12 @@ describe('settings and artifacts', () => {
     const gzs = readFileSync(out(l, '.bin.gz.signed'));
     expect(gzs.subarray(0, gz.length).equals(gz)).toBe(true);
     expect(deviceAt('3.1.2', { layout: '4M1M', runningSketchSize: 300_000 }).replay(gzs).boots).toBe(true);
-    const a = JSON.parse(r.stdout).artifacts.find((x: { kind: string }) => x.kind === 'gzip-signed');
+    const manifest = JSON.parse(r.stdout);
+    const a = manifest.artifacts.find((x: { kind: string }) => x.kind === 'gzip-signed');
     expect(a.ratio).toBeLessThan(0.8);
+    // every digest in the manifest is the file's, including those reused from signing
+    expect(manifest.input.sha256).toBe(sha256(readFileSync(join(l.build, 'sketch.ino.bin'))));
+    for (const x of manifest.artifacts as Array<{ path: string; sha256: string }>) expect(x.sha256).toBe(sha256(readFileSync(x.path)));
   });
 
   test('compression is refused for 2.7.4, with the reason', async () => {

@@ -79,7 +79,7 @@ export function runSign(opts: SignOptions, io: Io): number {
     if (legacyPath && legacySigned) outputs.push({ ...describeFile(legacyPath, Buffer.concat(legacySigned)), format: 'legacy-raw-sha256' });
     printJson(io.stdout, {
       command: 'sign',
-      input: describeFile(binPath, data),
+      input: describeFile(binPath, data, digest),
       key: { path: keyPath, source: keyName === opts.privateKey ? '--privatekey' : keyName, fingerprint: fingerprint(priv.publicKey), bits: priv.key.asymmetricKeyDetails?.modulusLength },
       outputs,
     });

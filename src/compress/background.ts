@@ -4,7 +4,7 @@
  * them. The bytes are exactly gzipForDevice's; if the worker cannot run, `finish()` does its part.
  */
 import { Worker } from 'node:worker_threads';
-import { deflatePart, deflateRanges, wrapGzip, type GzipOptions } from './gzip.js';
+import { deflatePart, deflateRanges, WINDOW, wrapGzip, type GzipOptions } from './gzip.js';
 
 export interface PendingGzip {
   /** Deflates this thread's part, waits for the worker's, returns the gzip file. */
@@ -33,7 +33,9 @@ function deflateInWorker(data: Uint8Array, start: number, end: number, level?: n
   let worker: Worker;
   try {
     // the built worker sits beside this module in both layouts (dist/compress and dist/bundle)
-    worker = new Worker(new URL('./gzip-worker.js', import.meta.url), { workerData: { data, start, end, level } });
+    // only the bytes this part reads (its 32 KiB dictionary and itself) are copied to the worker
+    const from = Math.max(0, start - WINDOW);
+    worker = new Worker(new URL('./gzip-worker.js', import.meta.url), { workerData: { data: new Uint8Array(data.subarray(from, end)), start: start - from, end: end - from, level } });
   } catch {
     return null;
   }

@@ -32,7 +32,7 @@ export interface GzipOptions {
 }
 
 /** DEFLATE's window: a part may refer back this far into the part before it. */
-const WINDOW = 32 * 1024;
+export const WINDOW = 32 * 1024;
 /** From this size on the input is deflated as two parts, which can run on two threads. */
 export const SPLIT_FROM = 256 * 1024;
 

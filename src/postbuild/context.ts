@@ -17,6 +17,8 @@ export interface Artifact {
   results: SmokeResult[];
   /** A payload written beside the artifact that carries it (.bin.gz beside .bin.gz.signed). */
   payloadOf?: ArtifactKind;
+  /** SHA-256 of `bytes` when signing already computed it (the manifest reuses it). */
+  digest?: Buffer;
 }
 
 export interface PostbuildSettings {
@@ -36,6 +38,8 @@ export interface PostbuildContext {
   settings: PostbuildSettings;
   binPath: string;
   bin: Buffer;
+  /** SHA-256 of `bin`, computed by the first stage that needs it (binDigest()). */
+  binDigest?: Buffer;
   /** `signing_pubkey[]` bytes of the header the build compiled; null when signing is off. */
   embeddedKey: Buffer | null;
   privateKey: (PrivateKey & { found: FoundKey }) | null;

@@ -15,7 +15,7 @@ import { fingerprint } from '../keys/check.js';
 import { describeFile, printJson } from '../report.js';
 import { readSettings } from '../settings.js';
 import type { Artifact, PostbuildContext, PostbuildSettings } from './context.js';
-import { checkKeyEmbedded, checkKeys, compressedArtifacts, loadPrivateKey, MANIFEST_SUFFIX, readEmbeddedKey, removeStaleArtifacts, signArtifacts, smokeTestArtifacts, startCompression } from './stages.js';
+import { binDigest, checkKeyEmbedded, checkKeys, compressedArtifacts, loadPrivateKey, MANIFEST_SUFFIX, readEmbeddedKey, removeStaleArtifacts, signArtifacts, smokeTestArtifacts, startCompression } from './stages.js';
 
 export interface PostbuildOptions {
   sketchDir: string;
@@ -131,14 +131,14 @@ function finish(ctx: PostbuildContext, opts: PostbuildOptions, io: Io): number {
     project: ctx.project,
     core: ctx.core,
     build: { flashSize: opts.flashSize, flashMode: ctx.flashMode, fsStart: `0x${ctx.layout.fsStart.toString(16)}`, fsEnd: `0x${ctx.layout.fsEnd.toString(16)}` },
-    input: describeFile(ctx.binPath, ctx.bin),
+    input: describeFile(ctx.binPath, ctx.bin, binDigest(ctx)),
     key: ctx.privateKey ? { fingerprint: fingerprint(ctx.privateKey.publicKey), source: ctx.privateKey.found.source, path: ctx.privateKey.found.path } : null,
     signingEnabledInFirmware: ctx.embeddedKey !== null,
     artifacts: ctx.artifacts.map((a) => ({
       name: a.name,
       kind: a.kind,
       written: written.includes(a),
-      ...describeFile(a.path, a.bytes),
+      ...describeFile(a.path, a.bytes, a.digest),
       ratio: Number((a.bytes.length / ctx.bin.length).toFixed(4)),
       ...(a.payloadOf ? { payloadOf: ctx.project + (a.payloadOf === 'gzip-signed' ? '.bin.gz.signed' : '') } : {}),
       verdicts: a.results.map((r) => ({

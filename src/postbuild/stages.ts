@@ -114,11 +114,16 @@ export function compressionRefusal(core: string, signing: boolean): string | nul
 export function signArtifacts(ctx: PostbuildContext): Artifact[] {
   const key = ctx.privateKey?.key;
   if (!key) return [];
-  const digest = sha256(ctx.bin);
+  const digest = binDigest(ctx);
   const made = [artifact(ctx, 'signed', appendSignature(ctx.bin, signDigestInfo(digest, key)), [ctx.core, ...fleetOf(ctx)])];
   if (ctx.settings.legacy) made.push(artifact(ctx, 'legacy', appendSignature(ctx.bin, signLegacy(digest, key)), ['2.5.2']));
   ctx.artifacts.push(...made);
   return made;
+}
+
+/** SHA-256 of the .bin, hashed once for signing and the manifest. */
+export function binDigest(ctx: PostbuildContext): Buffer {
+  return (ctx.binDigest ??= sha256(ctx.bin));
 }
 
 function fleetOf(ctx: PostbuildContext): string[] {
@@ -149,9 +154,10 @@ export function compressedArtifacts(ctx: PostbuildContext, gz: Buffer): Artifact
   const fleet = fleetOf(ctx);
   const gzFleet = fleet.filter((c) => compressionRefusal(c, Boolean(key)) === null);
   for (const c of fleet.filter((c) => !gzFleet.includes(c))) ctx.warnings.push(`${ctx.project}.bin.gz${key ? '.signed' : ''} must not be sent to core ${c} devices: ${compressionRefusal(c, Boolean(key))}.`);
+  const digest = sha256(gz);
   const made = key
-    ? [artifact(ctx, 'gzip-signed', appendSignature(gz, signDigestInfo(sha256(gz), key)), [ctx.core, ...gzFleet]), { ...artifact(ctx, 'gzip', gz, []), payloadOf: 'gzip-signed' as const }]
-    : [artifact(ctx, 'gzip', gz, [ctx.core, ...gzFleet])];
+    ? [artifact(ctx, 'gzip-signed', appendSignature(gz, signDigestInfo(digest, key)), [ctx.core, ...gzFleet]), { ...artifact(ctx, 'gzip', gz, []), payloadOf: 'gzip-signed' as const, digest }]
+    : [{ ...artifact(ctx, 'gzip', gz, [ctx.core, ...gzFleet]), digest }];
   ctx.artifacts.push(...made);
   return made;
 }
