@@ -32,7 +32,8 @@ function isNamedCommand(arg: string | undefined): boolean {
 
 /**
  * The named commands: in the launcher's CommonJS bundle, program.cjs beside it (require is much
- * cheaper than starting the ES module loader); from the compiled modules, program.js.
+ * cheaper than starting the ES module loader); in the single executable's bundle, the build
+ * resolves './program.cjs' to the module itself; from the compiled modules, program.js.
  */
 function loadProgram(): Promise<typeof import('./program.js')> {
   return typeof require === 'function' ? Promise.resolve(require('./program.cjs') as typeof import('./program.js')) : import('./program.js');

@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ExitCode } from './errors.js';
 import type { Io } from './io.js';
+import { builtVersion } from './build-info.js';
 
 /** The named commands. Each action hands an options object to one command function. */
 export async function runProgram(argv: string[], io: Io): Promise<number> {
@@ -200,6 +201,7 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
 }
 
 async function readVersion(): Promise<string> {
+  if (builtVersion) return builtVersion;
   const { readFileSync } = await import('node:fs');
   // dist/program.js and dist/bundle/*.js sit one or two folders below package.json
   for (const rel of ['../package.json', '../../package.json']) {
