@@ -3,13 +3,16 @@
 // the launcher is about start-up time: build hooks run the tool on every compile, and Node loads
 // one CommonJS file much faster than a tree of ES modules.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { build } from 'esbuild';
 
 const require = createRequire(import.meta.url);
-rmSync('dist', { recursive: true, force: true });
+// npm run package's output (dist/release, dist/executables) is kept: it takes minutes to make
+for (const name of existsSync('dist') ? readdirSync('dist') : []) {
+  if (name !== 'release' && name !== 'executables') rmSync(`dist/${name}`, { recursive: true, force: true });
+}
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], { stdio: 'inherit' });
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));

@@ -160,16 +160,17 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     ['install', 'write platform.local.txt beside each installed esp8266 core so the IDE and arduino-cli sign with this tool'],
     ['uninstall', 'remove what install wrote (and the file, when nothing else is left in it)'],
   ] as const) {
-    program
+    const command = program
       .command(name)
       .description(description)
       .option('--core-dir <dir>', 'one core folder (the one holding platform.txt) instead of searching')
       .option('--dry-run', 'print what would change, change nothing')
-      .option('--json', 'print a JSON report on stdout')
-      .action(async (o) => {
-        const m = await import('./commands/arduino.js');
-        code = (name === 'install' ? m.runInstall : m.runUninstall)(o, io);
-      });
+      .option('--json', 'print a JSON report on stdout');
+    if (name === 'install') command.option('--tool-path', 'start the tool as {runtime.tools.esp8266-sign.path}/esp8266-sign (installed as a Boards Manager tool package)');
+    command.action(async (o) => {
+      const m = await import('./commands/arduino.js');
+      code = (name === 'install' ? m.runInstall : m.runUninstall)(o, io);
+    });
   }
 
   program

@@ -3,10 +3,11 @@
  * esp8266-like core, after "esp8266-sign install" wrote our platform.local.txt into it.
  */
 import { execa } from 'execa';
+import { execFileSync } from 'node:child_process';
 import { cpSync, rmSync, symlinkSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { FIXTURES, ROOT, runCli, tempDir, VECTORS } from './helpers.js';
+import { FIXTURES, pathWithoutNode, ROOT, runCli, tempDir, VECTORS } from './helpers.js';
 import { deviceAt } from './device-helpers.js';
 import { parseProperties, recipeLines } from '../src/arduino/recipes.js';
 
@@ -108,5 +109,43 @@ describe.skipIf(!builder)('build properties for CI, without touching the core', 
     const b = await arduinoBuild(root, dir, props, { PATH: `${bin}:${process.env.PATH}` });
     expect(b.exitCode, b.output).toBe(0);
     expect(b.output).toContain(`Signed binary: ${join(b.build, `${b.project}.bin.signed`)}`);
+  });
+});
+
+describe.skipIf(!builder)('a Boards Manager tool package, found through {runtime.tools.esp8266-sign.path}', () => {
+  const root = tempDir('esp8266 sign tool-');
+  const core = fakeCore(root);
+  const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
+  // arduino-cli unpacks a tool into tools/<name>/<version>; arduino-builder's -tools reads that layout
+  const toolDir = join(root, 'tools', 'esp8266-sign', version);
+  mkdirSync(toolDir, { recursive: true });
+  const archive = process.env.ESP8266_SIGN_ARCHIVE;
+  if (archive) {
+    // npm run test:package: the released archive itself, unpacked as the Boards Manager would
+    execFileSync('tar', ['xzf', archive, '-C', toolDir, '--strip-components=1']);
+  } else {
+    // npm test: the same folder shape with a script standing in for the executable
+    writeFileSync(join(toolDir, 'esp8266-sign'), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'bin', 'esp8266-sign.js')}" "$@"\n`, { mode: 0o755 });
+  }
+
+  test(`install --tool-path, then a signed build runs ${archive ? 'the unpacked executable' : 'the tool folder\'s esp8266-sign'}`, async () => {
+    const r = await runCli(['install', '--tool-path', '--core-dir', core]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const local = readFileSync(join(core, 'platform.local.txt'), 'utf8');
+    expect(local).toContain('recipe.hooks.sketch.prebuild.pattern="{runtime.tools.esp8266-sign.path}/esp8266-sign" prebuild ');
+    expect(local).toContain('recipe.objcopy.hex.2.pattern="{runtime.tools.esp8266-sign.path}/esp8266-sign" postbuild ');
+    expect(local).not.toContain(process.execPath);
+
+    const dir = sketch(root, 'ToolSigned', { 'private.key': 'rsa2048.pkcs1.pem', 'public.key': 'rsa2048.public.pem' });
+    const b = await arduinoBuild(root, dir, [], archive ? { PATH: pathWithoutNode() } : {});
+    expect(b.exitCode, b.output).toBe(0);
+    expect(b.output).toContain(`"${join(toolDir, 'esp8266-sign')}" postbuild --sketch-dir`);
+    const signedPath = join(b.build, `${b.project}.bin.signed`);
+    expect(b.output).toContain(`Signed binary: ${signedPath}`);
+    const bin = readFileSync(join(b.build, `${b.project}.bin`));
+    expect(deviceAt('3.1.2', { layout: '4M2M', runningSketchSize: bin.length }).replay(readFileSync(signedPath))).toMatchObject({ accepted: true, boots: true });
+
+    const doctor = await runCli(['doctor', '--core-dir', core, '--json']);
+    expect(JSON.parse(doctor.stdout).cores[0]).toMatchObject({ installed: true, current: true, starts: 'the tool package at {runtime.tools.esp8266-sign.path}' });
   });
 });

@@ -1,8 +1,8 @@
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
 import type { Io } from '../src/io.js';
@@ -18,11 +18,23 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * A single executable to run instead of Node and bin/esp8266-sign.js: npm run test:package sets it,
+ * so the same tests prove the executable. It then runs with no node on PATH.
+ */
+export const EXECUTABLE = process.env.ESP8266_SIGN_EXECUTABLE;
+
+/** PATH without any folder that holds a node executable. */
+export function pathWithoutNode(path = process.env.PATH ?? ''): string {
+  return path.split(delimiter).filter((dir) => dir && !existsSync(join(dir, 'node')) && !existsSync(join(dir, 'node.exe'))).join(delimiter);
+}
+
 /** Runs the built CLI as a user would, with a clean environment plus `env`. */
 export async function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
-  const r = await execa(process.execPath, [CLI, ...args], {
+  const [file, argv] = EXECUTABLE ? [EXECUTABLE, args] : [process.execPath, [CLI, ...args]];
+  const r = await execa(file, argv, {
     cwd: opts.cwd ?? ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...opts.env },
+    env: { PATH: EXECUTABLE ? pathWithoutNode() : process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...opts.env },
     extendEnv: false,
     reject: false,
     stdin: 'ignore',

@@ -5,8 +5,16 @@
  * builders would run it after ours), and the objcopy step that signs is replaced.
  */
 
-/** How a pattern starts the tool: absolute Node + CLI paths (install), or `esp8266-sign` on PATH. */
-export type Launcher = { node: string; cli: string } | 'path';
+/**
+ * How a pattern starts the tool: absolute Node + CLI paths (install from npm or a clone), the
+ * single executable by absolute path (install run by it), the executable of a Boards Manager tool
+ * package (`install --tool-path`, the form a core's own platform.txt could adopt; field-notes
+ * §2.13), or `esp8266-sign` on PATH.
+ */
+export type Launcher = { node: string; cli: string } | { executable: string } | 'tool' | 'path';
+
+/** Where arduino-cli and the IDE put an installed tool package named esp8266-sign. */
+export const TOOL_PATH_PROPERTY = '{runtime.tools.esp8266-sign.path}';
 
 export interface CoreFacts {
   version: string;
@@ -40,7 +48,33 @@ export function headerKey(core: CoreFacts): string {
 }
 
 function command(launcher: Launcher): string {
-  return launcher === 'path' ? 'esp8266-sign' : `"${launcher.node}" "${launcher.cli}"`;
+  if (launcher === 'path') return 'esp8266-sign';
+  // no .exe on Windows: arduino-cli adds it, as for the core's own "{runtime.tools.python3.path}/python3"
+  if (launcher === 'tool') return `"${TOOL_PATH_PROPERTY}/esp8266-sign"`;
+  if ('executable' in launcher) return `"${launcher.executable}"`;
+  return `"${launcher.node}" "${launcher.cli}"`;
+}
+
+/**
+ * Which launcher a block of ours was written with, read back from its header line (null when the
+ * line was edited by hand), so doctor can name what the IDE would start.
+ */
+export function launcherOf(block: string): Launcher | null {
+  const run = /^recipe\.hooks\.[a-z.0-9]+pattern=(.*?) prebuild --sketch-dir /m.exec(block)?.[1];
+  if (run === undefined) return null;
+  if (run === 'esp8266-sign') return 'path';
+  if (run === command('tool')) return 'tool';
+  const quoted = /^"([^"]+)"(?: "([^"]+)")?$/.exec(run);
+  if (!quoted) return null;
+  return quoted[2] === undefined ? { executable: quoted[1]! } : { node: quoted[1]!, cli: quoted[2] };
+}
+
+/** A launcher in words, for doctor's report. */
+export function describeLauncher(launcher: Launcher): string {
+  if (launcher === 'path') return 'esp8266-sign from PATH';
+  if (launcher === 'tool') return `the tool package at ${TOOL_PATH_PROPERTY}`;
+  if ('executable' in launcher) return `the executable ${launcher.executable}`;
+  return `${launcher.cli} run by ${launcher.node}`;
 }
 
 export const PREBUILD_ARGS = 'prebuild --sketch-dir "{build.source.path}" --build-dir "{build.path}" --core-version "{version}"';

@@ -3,10 +3,11 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runsAsExecutable } from '../build-info.js';
 import { UserError } from '../errors.js';
 import { resolveFrom, writeFileAtomic, type Io } from '../io.js';
 import { findCores, type InstalledCore } from '../arduino/discover.js';
-import { headerKey, mergeBlock, removeBlock, renderBlock, SIGN_KEY, splitOurBlock, type Launcher } from '../arduino/recipes.js';
+import { describeLauncher, headerKey, launcherOf, mergeBlock, removeBlock, renderBlock, SIGN_KEY, splitOurBlock, type Launcher } from '../arduino/recipes.js';
 import { printJson } from '../report.js';
 import { chooseEmbeddedKey } from '../header-gen/header.js';
 import { samePublicKey } from '../keys/check.js';
@@ -19,10 +20,14 @@ export interface ArduinoOptions {
   dryRun?: boolean;
   json?: boolean;
   sketchDir?: string;
+  /** Start the tool as `{runtime.tools.esp8266-sign.path}/esp8266-sign` (a Boards Manager tool package). */
+  toolPath?: boolean;
 }
 
 /** This installation of the tool, by absolute path, so the IDE needs no PATH lookup. */
 export function thisLauncher(): Launcher {
+  // a single executable is the whole tool: there is no script beside it to hand to Node
+  if (runsAsExecutable) return { executable: process.execPath };
   // built as dist/bundle/*.js and dist/commands/*.js: two folders below the package root either way
   return { node: process.execPath, cli: resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'bin', 'esp8266-sign.js') };
 }
@@ -44,7 +49,7 @@ export function runInstall(opts: ArduinoOptions, io: Io, launcher: Launcher = th
   const results = cores(opts, io).map((core) => {
     const file = localFile(core);
     const before = readOr(file);
-    const after = mergeBlock(before, renderBlock(core, launcher));
+    const after = mergeBlock(before, renderBlock(core, opts.toolPath ? 'tool' : launcher));
     const changed = after !== before;
     const { before: above, after: below } = splitOurBlock(before);
     if (changed && !opts.dryRun) writeFileAtomic(file, after);
@@ -84,13 +89,16 @@ export function runDoctor(opts: ArduinoOptions, io: Io, launcher: Launcher = thi
   try {
     coreReports = cores(opts, io).map((core) => {
       const ours = splitOurBlock(readOr(localFile(core))).ours;
-      const current = ours === renderBlock(core, launcher);
+      const written = ours === null ? null : launcherOf(ours);
+      // current: what this installation would write, or the tool-package form, which names no path
+      const current = ours !== null && (ours === renderBlock(core, launcher) || ours === renderBlock(core, 'tool'));
+      const starts = written && describeLauncher(written);
       const keys = [headerKey(core), SIGN_KEY];
       const missing = keys.filter((k) => !core.properties.has(k));
       if (!ours) problems.push(`core ${core.version} (${core.dir}): esp8266-sign is not installed. Fix: esp8266-sign install --core-dir "${core.dir}"`);
-      else if (!current) problems.push(`core ${core.version}: the installed block is outdated (tool moved or core changed). Fix: esp8266-sign install --core-dir "${core.dir}"`);
+      else if (!current) problems.push(`core ${core.version}: the installed block is outdated (it starts ${starts ?? 'a command edited by hand'}; this is ${describeLauncher(launcher)}; or the core changed). Fix: esp8266-sign install --core-dir "${core.dir}"`);
       if (missing.length) problems.push(`core ${core.version}: its platform.txt has no ${missing.join(', ')}; the override may not apply as expected.`);
-      return { version: core.version, dir: core.dir, installed: ours !== null, current, overriddenKeysPresent: missing.length === 0 };
+      return { version: core.version, dir: core.dir, installed: ours !== null, current, starts, overriddenKeysPresent: missing.length === 0 };
     });
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
@@ -102,7 +110,9 @@ export function runDoctor(opts: ArduinoOptions, io: Io, launcher: Launcher = thi
   if (opts.json) printJson(io.stdout, report);
   else {
     io.stderr(`Node ${process.versions.node}\n`);
-    for (const c of coreReports as Array<{ version: string; dir: string; installed: boolean; current: boolean }>) io.stderr(`core ${c.version} at ${c.dir}: ${c.installed ? (c.current ? 'installed, current' : 'installed, OUTDATED') : 'not installed'}\n`);
+    for (const c of coreReports as Array<{ version: string; dir: string; installed: boolean; current: boolean; starts: string | null }>) {
+      io.stderr(`core ${c.version} at ${c.dir}: ${c.installed ? `${c.current ? 'installed, current' : 'installed, OUTDATED'}${c.starts ? `, starts ${c.starts}` : ''}` : 'not installed'}\n`);
+    }
     if (sketch) io.stderr(`sketch: ${JSON.stringify(sketch)}\n`);
     for (const p of problems) io.stderr(`problem: ${p}\n`);
     if (!problems.length) io.stderr('No problems found.\n');
