@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prng } from '../dist/image/image.js';
+import { executableSection } from './executable.js';
 import { extraSections, postbuildSection } from './sections.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -100,4 +101,5 @@ for (const n of nodes()) {
 }
 await extraSections({ root, work, signingPy: pyNote ? null : signingPy, python, median });
 await postbuildSection({ root, work, signingPy: pyNote ? null : signingPy, python, median, cli, rounds, nodes: nodes() });
+await executableSection({ root, work, median, cli, rounds });
 rmSync(work, { recursive: true, force: true });

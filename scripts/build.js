@@ -17,7 +17,7 @@ execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'ts
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 // src/build-info.ts reads these; the tsc output has neither and falls back to package.json
-const define = { ESP8266_SIGN_VERSION: JSON.stringify(version), ESP8266_SIGN_EXECUTABLE: 'false' };
+const define = { ESP8266_SIGN_VERSION: JSON.stringify(version), ESP8266_SIGN_EXECUTABLE: 'false', ESP8266_SIGN_GZIP_WORKER: 'undefined' };
 const common = { bundle: true, packages: 'external', platform: 'node', target: 'node20', logLevel: 'warning', define };
 // CommonJS has no import.meta: give the bundles the URL of their own file instead
 const commonjs = {
@@ -35,6 +35,11 @@ const programInside = {
   },
 };
 
+// the deflate worker for the executable: one CommonJS script, started from a string (eval), since
+// a SEA has no file to hand to new Worker()
+await build({ ...common, packages: undefined, format: 'cjs', entryPoints: ['src/compress/gzip-worker.ts'], outfile: 'dist/sea/gzip-worker.cjs' });
+const seaWorkerCode = readFileSync('dist/sea/gzip-worker.cjs', 'utf8');
+
 await Promise.all([
   // the signing.py-compatible front (no commander, no emulator); named commands come from program.cjs
   build({ ...common, format: 'cjs', entryPoints: ['src/cli.ts'], outfile: 'dist/bundle/cli.cjs', external: ['./program.cjs', './program.js'] }),
@@ -47,7 +52,7 @@ await Promise.all([
   build({
     ...commonjs,
     packages: undefined,
-    define: { ...commonjs.define, ESP8266_SIGN_EXECUTABLE: 'true' },
+    define: { ...commonjs.define, ESP8266_SIGN_EXECUTABLE: 'true', ESP8266_SIGN_GZIP_WORKER: JSON.stringify(seaWorkerCode) },
     plugins: [programInside],
     entryPoints: ['src/executable.ts'],
     outfile: 'dist/sea/esp8266-sign.cjs',

@@ -5,11 +5,10 @@
  */
 import { execa } from 'execa';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ROOT, sha256, tempDir, VECTORS } from './helpers.js';
-import { FIXTURES } from './helpers.js';
+import { FIXTURES, ROOT, sha256, tempDir, VECTORS } from './helpers.js';
 
 const RELEASE = join(ROOT, 'dist', 'release');
 const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -92,6 +91,35 @@ describe.skipIf(process.platform !== 'linux' || process.arch !== 'x64')('the lin
       const r = await run(c!.argv, work);
       expect(r.exitCode, r.stderr).toBe(0);
       for (const o of c!.outputs) expect(sha256(readFileSync(join(work, o.path))), `${id}: ${o.path}`).toBe(o.sha256);
+    }
+  });
+
+  test('postbuild --compress deflates on the embedded worker, and writes what the npm CLI writes', async () => {
+    const { parseHeader } = await import('../src/header-gen/header.js');
+    const { makeImage } = await import('../src/image/image.js');
+    const root = tempDir();
+    const sketch = join(root, 'My Sketch');
+    mkdirSync(sketch);
+    cpSync(join(VECTORS, 'keys', 'rsa2048.pkcs8.pem'), join(sketch, 'private.key'));
+    cpSync(join(VECTORS, 'keys', 'rsa2048.public.pem'), join(sketch, 'public.key'));
+    const builds = [join(root, 'exe build'), join(root, 'node build')];
+    for (const b of builds) mkdirSync(join(b, 'core'), { recursive: true });
+    const pre = await run(['prebuild', '--sketch-dir', sketch, '--build-dir', builds[0]!, '--core-version', '3.1.2']);
+    expect(pre.exitCode, pre.stderr).toBe(0);
+    const bin = makeImage({ flashMode: 'dio', size: 600_000, embed: parseHeader(readFileSync(join(builds[0]!, 'core', 'Updater_Signing.h'), 'latin1')) ?? undefined, label: 'exe worker' });
+    for (const b of builds) writeFileSync(join(b, 'sketch.ino.bin'), bin);
+    cpSync(join(builds[0]!, 'core'), join(builds[1]!, 'core'), { recursive: true });
+    const args = (b: string) => ['postbuild', '--sketch-dir', sketch, '--build-dir', b, '--project-name', 'sketch.ino', '--core-version', '3.1.2',
+      '--flash-size', '4M', '--flash-mode', 'dio', '--fs-start', '0x200000', '--fs-end', '0x3FA000', '--compress'];
+    // NODE_DEBUG=worker makes Node log how each worker starts: from code (eval), not from a file
+    const r = await execa(exe, args(builds[0]!), { env: { PATH: emptyPath, NODE_DEBUG: 'worker' }, extendEnv: false, reject: false, stdin: 'ignore' });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/instantiating Worker\. url: null doEval: classic/);
+    expect(r.stderr).not.toMatch(/doEval: false/);
+    const ref = await execa(process.execPath, [join(ROOT, 'bin', 'esp8266-sign.js'), ...args(builds[1]!)], { reject: false });
+    expect(ref.exitCode, ref.stderr).toBe(0);
+    for (const f of ['sketch.ino.bin.signed', 'sketch.ino.bin.gz.signed']) {
+      expect(sha256(readFileSync(join(builds[0]!, f))), f).toBe(sha256(readFileSync(join(builds[1]!, f))));
     }
   });
 

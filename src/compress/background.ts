@@ -4,6 +4,7 @@
  * them. The bytes are exactly gzipForDevice's; if the worker cannot run, `finish()` does its part.
  */
 import { Worker } from 'node:worker_threads';
+import { builtGzipWorker } from '../build-info.js';
 import { deflatePart, deflateRanges, WINDOW, wrapGzip, type GzipOptions } from './gzip.js';
 
 export interface PendingGzip {
@@ -32,10 +33,14 @@ export function startGzip(data: Uint8Array, opts: GzipOptions = {}): PendingGzip
 function deflateInWorker(data: Uint8Array, start: number, end: number, level?: number): { result: Promise<Uint8Array | null>; stop(): void } | null {
   let worker: Worker;
   try {
-    // the built worker sits beside this module in both layouts (dist/compress and dist/bundle)
     // only the bytes this part reads (its 32 KiB dictionary and itself) are copied to the worker
     const from = Math.max(0, start - WINDOW);
-    worker = new Worker(new URL('./gzip-worker.js', import.meta.url), { workerData: { data: new Uint8Array(data.subarray(from, end)), start: start - from, end: end - from, level } });
+    const workerData = { data: new Uint8Array(data.subarray(from, end)), start: start - from, end: end - from, level };
+    // the single executable carries the worker's code; elsewhere the built worker sits beside this
+    // module (dist/compress and dist/bundle)
+    worker = builtGzipWorker
+      ? new Worker(builtGzipWorker, { eval: true, workerData })
+      : new Worker(new URL('./gzip-worker.js', import.meta.url), { workerData });
   } catch {
     return null;
   }
