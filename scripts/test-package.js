@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { hostTarget } from './release/node-binaries.js';
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
@@ -16,7 +16,7 @@ if (!existsSync(archive) || !existsSync(executable)) {
   console.error(`esp8266-sign test:package: ${archive} is missing: run npm run package first.`);
   process.exit(1);
 }
-const vitest = createRequire(import.meta.url).resolve('vitest/vitest.mjs');
+const vitest = join(dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');
 const run = (files, env) => execFileSync(process.execPath, [vitest, 'run', ...files], { stdio: 'inherit', env: { ...process.env, ...env } });
 
 run(['test/package-release.test.ts', 'test/package-npm.test.ts', 'test/arduino-builder.test.ts'], { ESP8266_SIGN_RELEASE_TESTS: '1', ESP8266_SIGN_ARCHIVE: archive });
