@@ -31,52 +31,62 @@ rmSync(releaseDir, { recursive: true, force: true });
 mkdirSync(workDir, { recursive: true });
 mkdirSync(releaseDir, { recursive: true });
 
-// the blob is written by the pinned Node of this machine; its format is the same for every target
-const host = hostTarget();
-const hostNode = join(workDir, host === 'win-x64' ? 'host-node.exe' : 'host-node');
-writeFileSync(hostNode, nodeBinary(host, cacheDir), { mode: 0o755 });
-const blob = seaBlob(hostNode, main, workDir, false);
-const cachedBlob = values['code-cache'] ? seaBlob(hostNode, main, workDir, true) : blob;
+// a failed download, a checksum that does not match or a failed injection ends with its message,
+// and leaves no half-made release behind
+build().catch((err) => {
+  rmSync(workDir, { recursive: true, force: true });
+  rmSync(releaseDir, { recursive: true, force: true });
+  fail(err.message);
+});
 
-const mtime = Number(process.env.SOURCE_DATE_EPOCH ?? commitTime());
-const started = Date.now();
-const archives = [];
-// two injections at a time: postject is single-threaded WebAssembly, and each holds ~100 MB
-const queue = [...targets];
-await Promise.all([worker(), worker()]);
-rmSync(hostNode);
+async function build() {
+  // the blob is written by the pinned Node of this machine; its format is the same for every target
+  const host = hostTarget();
+  const hostNode = join(workDir, host === 'win-x64' ? 'host-node.exe' : 'host-node');
+  writeFileSync(hostNode, nodeBinary(host, cacheDir), { mode: 0o755 });
+  const blob = seaBlob(hostNode, main, workDir, false);
+  const cachedBlob = values['code-cache'] ? seaBlob(hostNode, main, workDir, true) : blob;
 
-archives.sort((a, b) => targets.indexOf(a.target) - targets.indexOf(b.target));
-const baseUrl = values['base-url'] ?? pathToFileURL(releaseDir + '/').href;
-if (!values['base-url']) console.error('esp8266-sign package: warning: no --base-url, so the index fragment points at file:// URLs in dist/release (fine for a local test, not for publishing)');
-const fragment = indexFragment(version, archives, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
-writeFileSync(join(releaseDir, 'package_esp8266-sign_index.json'), JSON.stringify(fragment, null, 2) + '\n');
+  const mtime = Number(process.env.SOURCE_DATE_EPOCH ?? commitTime());
+  const started = Date.now();
+  const archives = [];
+  // two injections at a time: postject is single-threaded WebAssembly, and each holds ~100 MB
+  const queue = [...targets];
+  await Promise.all([worker(), worker()]);
+  rmSync(hostNode);
 
-for (const a of archives) console.error(`${a.fileName}  ${mb(a.size)} (executable ${mb(a.executableSize)})`);
-console.error(`esp8266-sign package: ${archives.length} archives in ${Math.round((Date.now() - started) / 1000)} s, Node ${RELEASE.version}, in ${releaseDir}`);
+  archives.sort((a, b) => targets.indexOf(a.target) - targets.indexOf(b.target));
+  const baseUrl = values['base-url'] ?? pathToFileURL(releaseDir + '/').href;
+  if (!values['base-url']) console.error('esp8266-sign package: warning: no --base-url, so the index fragment points at file:// URLs in dist/release (fine for a local test, not for publishing)');
+  const fragment = indexFragment(version, archives, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+  writeFileSync(join(releaseDir, 'package_esp8266-sign_index.json'), JSON.stringify(fragment, null, 2) + '\n');
 
-async function worker() {
-  for (let target = queue.shift(); target; target = queue.shift()) archives.push(await buildTarget(target));
-}
+  for (const a of archives) console.error(`${a.fileName}  ${mb(a.size)} (executable ${mb(a.executableSize)})`);
+  console.error(`esp8266-sign package: ${archives.length} archives in ${Math.round((Date.now() - started) / 1000)} s, Node ${RELEASE.version}, in ${releaseDir}`);
 
-async function buildTarget(target) {
-  const windows = target.startsWith('win-');
-  const exeName = windows ? 'esp8266-sign.exe' : 'esp8266-sign';
-  const dir = join(workDir, target);
-  mkdirSync(dir);
-  const exe = join(dir, exeName);
-  writeFileSync(exe, nodeBinary(target, cacheDir));
-  await injectBlob(exe, target === host ? cachedBlob : blob, target.startsWith('darwin-'));
-  chmodSync(exe, 0o755);
-  const data = readFileSync(exe);
-  const root = `esp8266-sign-${version}`;
-  const entries = [{ name: `${root}/`, mode: 0o755 }, { name: `${root}/${exeName}`, data, mode: 0o755 }];
-  const fileName = `esp8266-sign-${version}-${target}.${windows ? 'zip' : 'tar.gz'}`;
-  const archive = windows ? zip(entries, mtime) : tarGz(entries, mtime);
-  const sha256 = createHash('sha256').update(archive).digest('hex');
-  writeFileSync(join(releaseDir, fileName), archive);
-  writeFileSync(join(releaseDir, `${fileName}.sha256`), `${sha256}  ${fileName}\n`);
-  return { target, host: RELEASE.targets[target].host, fileName, sha256, size: archive.length, executableSize: data.length };
+  async function worker() {
+    for (let target = queue.shift(); target; target = queue.shift()) archives.push(await buildTarget(target));
+  }
+
+  async function buildTarget(target) {
+    const windows = target.startsWith('win-');
+    const exeName = windows ? 'esp8266-sign.exe' : 'esp8266-sign';
+    const dir = join(workDir, target);
+    mkdirSync(dir);
+    const exe = join(dir, exeName);
+    writeFileSync(exe, nodeBinary(target, cacheDir));
+    await injectBlob(exe, target === host ? cachedBlob : blob, target.startsWith('darwin-'));
+    chmodSync(exe, 0o755);
+    const data = readFileSync(exe);
+    const root = `esp8266-sign-${version}`;
+    const entries = [{ name: `${root}/`, mode: 0o755 }, { name: `${root}/${exeName}`, data, mode: 0o755 }];
+    const fileName = `esp8266-sign-${version}-${target}.${windows ? 'zip' : 'tar.gz'}`;
+    const archive = windows ? zip(entries, mtime) : tarGz(entries, mtime);
+    const sha256 = createHash('sha256').update(archive).digest('hex');
+    writeFileSync(join(releaseDir, fileName), archive);
+    writeFileSync(join(releaseDir, `${fileName}.sha256`), `${sha256}  ${fileName}\n`);
+    return { target, host: RELEASE.targets[target].host, fileName, sha256, size: archive.length, executableSize: data.length };
+  }
 }
 
 /** The last commit's time, so archives of one commit carry the same dates; 0 outside git. */

