@@ -45,5 +45,12 @@ function isNamedCommand(arg: string | undefined): boolean {
  * cheaper than starting the ES module loader); from the compiled modules, program.js.
  */
 function loadProgram(): Promise<typeof import('./program.js')> {
-  return typeof require === 'function' ? Promise.resolve(require('./program.cjs') as typeof import('./program.js')) : import('./program.js');
+  if (typeof require === 'function') {
+    try {
+      return Promise.resolve(require('./program.cjs') as typeof import('./program.js'));
+    } catch {
+      // not the bundle (tests run the modules as they are): load the module itself
+    }
+  }
+  return import('./program.js');
 }
