@@ -20,7 +20,7 @@ export async function executableSection({ root, work, median, cli, rounds }) {
   if (!existsSync(pinned)) writeFileSync(pinned, nodeBinary(target, join(root, '.cache', 'node')), { mode: 0o755 });
   const cached = join(cache, 'esp8266-sign-code-cache');
   copyFileSync(pinned, cached);
-  await injectBlob(cached, seaBlob(pinned, join(root, 'dist', 'sea', 'esp8266-sign.cjs'), cache, true), target.startsWith('darwin-'));
+  await injectBlob(cached, seaBlob(pinned, root, 'dist/sea/esp8266-sign.cjs', cache, true), target.startsWith('darwin-'));
 
   const pub = join(root, 'sample', 'Blink', 'public.key');
   const key = join(root, 'sample', 'Blink', 'private.key');

@@ -20,7 +20,7 @@ const { values } = parseArgs({ options: { targets: { type: 'string' }, 'base-url
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 const targets = values.targets ? values.targets.split(',') : Object.keys(RELEASE.targets);
 for (const t of targets) if (!RELEASE.targets[t]) fail(`unknown target ${t}; known: ${Object.keys(RELEASE.targets).join(', ')}`);
-const main = resolve('dist/sea/esp8266-sign.cjs');
+const main = 'dist/sea/esp8266-sign.cjs';
 if (!existsSync(main)) fail('dist/sea/esp8266-sign.cjs is missing: run npm run build first (npm run package does).');
 
 const cacheDir = resolve('.cache', 'node');
@@ -44,8 +44,8 @@ async function build() {
   const host = hostTarget();
   const hostNode = join(workDir, host === 'win-x64' ? 'host-node.exe' : 'host-node');
   writeFileSync(hostNode, nodeBinary(host, cacheDir), { mode: 0o755 });
-  const blob = seaBlob(hostNode, main, workDir, false);
-  const cachedBlob = values['code-cache'] ? seaBlob(hostNode, main, workDir, true) : blob;
+  const blob = seaBlob(hostNode, process.cwd(), main, workDir, false);
+  const cachedBlob = values['code-cache'] ? seaBlob(hostNode, process.cwd(), main, workDir, true) : blob;
 
   const mtime = Number(process.env.SOURCE_DATE_EPOCH ?? commitTime());
   const started = Date.now();

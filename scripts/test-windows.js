@@ -14,6 +14,8 @@ import { parseHeader } from '../dist/header-gen/header.js';
 import { makeImage } from '../dist/image/image.js';
 
 const started = Date.now();
+const prefix = resolve('.cache', 'wine');
+const wineEnv = { ...process.env, WINEPREFIX: prefix, WINEARCH: 'win64', WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=' };
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 const zipFile = resolve('dist/release', `esp8266-sign-${version}-win-x64.zip`);
 if (!existsSync(zipFile)) fail(`${zipFile} is missing: run npm run package first.`);
@@ -26,8 +28,6 @@ if (!hasCommand('wine') || !hasCommand('unzip')) {
   execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'wine', 'wine64', 'unzip'], apt);
 }
 const installedAt = Date.now();
-const prefix = resolve('.cache', 'wine');
-const wineEnv = { ...process.env, WINEPREFIX: prefix, WINEARCH: 'win64', WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=' };
 if (!existsSync(join(prefix, 'system.reg'))) {
   log(`creating the Wine prefix ${prefix} ...`);
   execFileSync('wineboot', ['-i'], { env: wineEnv, stdio: 'ignore' });
@@ -169,6 +169,7 @@ check('install into %LOCALAPPDATA%\\Arduino15, then the recipe lines run as ardu
   }
 });
 
+stopWine();
 const total = (Date.now() - started) / 1000;
 log(`${checks.length} passed, 0 failed`);
 log(`Wine install ${((installedAt - started) / 1000).toFixed(1)} s, prefix ${((bootedAt - installedAt) / 1000).toFixed(1)} s, checks ${((Date.now() - bootedAt) / 1000).toFixed(1)} s, total ${total.toFixed(1)} s`);
@@ -239,7 +240,13 @@ function log(message) {
   console.error(`esp8266-sign test:windows: ${message}`);
 }
 
+/** Ends the prefix's wineserver and the Windows processes it keeps, so nothing outlives the run. */
+function stopWine() {
+  spawnSync('wineserver', ['-k'], { env: wineEnv, stdio: 'ignore' });
+}
+
 function fail(message) {
+  if (hasCommand('wineserver')) stopWine();
   log(`FAILED: ${message}`);
   process.exit(1);
 }

@@ -123,6 +123,22 @@ describe.skipIf(process.platform !== 'linux' || process.arch !== 'x64')('the lin
     }
   });
 
+  test('a checkout in another folder builds the same executable bytes (no code cache)', async () => {
+    // @ts-expect-error: plain JavaScript build scripts, without type declarations
+    const { nodeBinary } = await import('../scripts/release/node-binaries.js');
+    // @ts-expect-error: plain JavaScript build scripts, without type declarations
+    const { injectBlob, seaBlob } = await import('../scripts/release/sea.js');
+    const other = tempDir('esp8266 sign other checkout-');
+    mkdirSync(join(other, 'dist', 'sea'), { recursive: true });
+    cpSync(join(ROOT, 'dist', 'sea', 'esp8266-sign.cjs'), join(other, 'dist', 'sea', 'esp8266-sign.cjs'));
+    const node = join(other, 'node');
+    writeFileSync(node, nodeBinary('linux-x64', join(ROOT, '.cache', 'node')), { mode: 0o755 });
+    const again = join(other, 'esp8266-sign');
+    cpSync(node, again);
+    await injectBlob(again, seaBlob(node, other, 'dist/sea/esp8266-sign.cjs', other, false), false);
+    expect(sha256(readFileSync(again))).toBe(sha256(readFileSync(exe)));
+  }, 300_000);
+
   test('install run by the executable writes the executable alone; doctor calls it current', async () => {
     const core = join(tempDir(), 'esp8266');
     cpSync(join(FIXTURES, 'fake-core', 'esp8266'), core, { recursive: true });

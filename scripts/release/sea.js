@@ -13,14 +13,15 @@ const POSTJECT = createRequire(import.meta.url).resolve('postject');
 export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 /**
- * The blob for `main`. With `codeCache`, V8's compiled code is included: faster start-up, but only
- * for the platform of `hostNode`, and different bytes on every run.
+ * The blob for `main`, a path relative to `root`: the blob records it, so an absolute path would
+ * make every checkout's executables differ. With `codeCache`, V8's compiled code is included:
+ * faster start-up, but only for the platform of `hostNode`, and different bytes on every run.
  */
-export function seaBlob(hostNode, main, workDir, codeCache) {
+export function seaBlob(hostNode, root, main, workDir, codeCache) {
   const output = join(workDir, codeCache ? 'sea-cached.blob' : 'sea.blob');
   const config = join(workDir, codeCache ? 'sea-cached.json' : 'sea.json');
   writeFileSync(config, JSON.stringify({ main, output, disableExperimentalSEAWarning: true, useCodeCache: codeCache, useSnapshot: false }));
-  execFileSync(hostNode, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(hostNode, ['--experimental-sea-config', config], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
   return output;
 }
 
