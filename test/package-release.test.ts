@@ -32,7 +32,7 @@ describe('the release folder', () => {
     expect(fragment.tools).toHaveLength(1);
     const tool = fragment.tools[0];
     expect(tool).toMatchObject({ name: 'esp8266-sign', version });
-    expect(tool.systems.map((s: { host: string }) => s.host)).toEqual(['x86_64-linux-gnu', 'aarch64-linux-gnu', 'x86_64-mingw32', 'x86_64-apple-darwin', 'arm64-apple-darwin']);
+    expect(tool.systems.map((s: { host: string }) => s.host)).toEqual(['x86_64-pc-linux-gnu', 'aarch64-linux-gnu', 'x86_64-mingw32', 'x86_64-apple-darwin', 'arm64-apple-darwin']);
     for (const [i, t] of TARGETS.entries()) {
       const bytes = readFileSync(join(RELEASE, archiveName(t)));
       expect(tool.systems[i]).toEqual({
