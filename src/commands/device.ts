@@ -6,6 +6,7 @@ import { Device, type DeliveryPath, type UpdateCommand, type Verdict } from '../
 import { makeLayout, namedLayout, parseFlashSize, parseOffset, type Layout } from '../emulator/layouts.js';
 import { inflateGzip, readTrailer, trailerMatching } from '../emulator/payload.js';
 import { coreRange, PROFILES, resolveCore, type Profile } from '../emulator/profiles.js';
+import { count } from '../emulator/words.js';
 import { chooseEmbeddedKey } from '../header-gen/header.js';
 import { describeGzip, describeImage } from '../image/describe.js';
 import { FLASH_MODES, parseFlashMode, type FlashMode } from '../image/image.js';
@@ -130,7 +131,7 @@ export function runEmulate(opts: EmulateOptions, io: Io): number {
     const chip = realFlashSize !== undefined && realFlashSize !== layout.flashSize ? ` on a ${realFlashSize / 1024}K chip` : '';
     const fs = layout.fsEnd > layout.fsStart ? `filesystem 0x${layout.fsStart.toString(16)}–0x${layout.fsEnd.toString(16)}` : 'no filesystem';
     const what = command === 'fs' ? `, filesystem update${opts.atomicFs ? ' (ATOMIC_FS_UPDATE)' : ' (written in place)'}` : '';
-    io.stderr(`Emulated ESP8266, core ${opts.core} (${profile.releases}), ${layout.flashSize / 1024}K flash${chip}, ${fs}, running sketch ${device.spec.runningSketchSize} bytes in ${device.spec.runningFlashMode}, ${embeddedKey ? 'signed updates required' : 'no signing key compiled in'}${what}\n`);
+    io.stderr(`Emulated ESP8266, core ${opts.core} (${profile.releases}), ${layout.flashSize / 1024}K flash${chip}, ${fs}, running sketch ${count(device.spec.runningSketchSize, 'byte')} in ${device.spec.runningFlashMode}, ${embeddedKey ? 'signed updates required' : 'no signing key compiled in'}${what}\n`);
     for (const line of verdict.log) io.stderr(`  ${line}\n`);
     io.stderr(formatVerdict(verdict));
   }
@@ -219,8 +220,6 @@ export interface InspectOptions extends UpdateKindOptions {
   json?: boolean;
 }
 
-const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
-
 export function runInspect(opts: InspectOptions, io: Io): number {
   const command = commandOf(opts);
   const file = readUserFile(resolveFrom(io, opts.file), 'file');
@@ -251,13 +250,13 @@ export function runInspect(opts: InspectOptions, io: Io): number {
     printJson(io.stdout, report);
     return 0;
   }
-  const out: string[] = [`${report.file}: ${plural(report.size, 'byte', 'bytes')}, ${report.kind}`];
-  if (report.signature) out.push(`  signature: ${plural(report.signature.length ?? 0, 'byte', 'bytes')} + 4-byte trailer after a ${report.signature.payloadLength}-byte payload`);
+  const out: string[] = [`${report.file}: ${count(report.size, 'byte')}, ${report.kind}`];
+  if (report.signature) out.push(`  signature: ${count(report.signature.length ?? 0, 'byte')} + 4-byte trailer after a ${report.signature.payloadLength}-byte payload`);
   else if (file.length) out.push('  signature: none (no trailer matching an RSA key size)');
-  if (gzip) out.push(`  gzip: flags [${gzip.flags.join(' ')}], OS ${gzip.os}, ISIZE ${gzip.isize}, ${plural(gzip.length, 'byte', 'bytes')} (${gzip.length % 4 === 0 ? 'a multiple of 4' : `${gzip.length % 4} mod 4: cores 3.1.0–3.1.2 reject it signed`})`);
+  if (gzip) out.push(`  gzip: flags [${gzip.flags.join(' ')}], OS ${gzip.os}, ISIZE ${gzip.isize}, ${count(gzip.length, 'byte')} (${gzip.length % 4 === 0 ? 'a multiple of 4' : `${gzip.length % 4} mod 4: cores 3.1.0–3.1.2 reject it signed`})`);
   if (inflated?.problem) out.push(`  gzip: ${inflated.problem}`);
   for (const [name, h] of [['bootloader @0x0', image.boot], ['app @0x1000', image.app]] as const) {
-    if (h) out.push(`  ${name}: mode ${h.flashMode}, size ${h.flashSize}, ${h.flashFreq}, entry ${h.entry}, ${plural(h.segments.length, 'segment', 'segments')}, ends at ${h.end}`);
+    if (h) out.push(`  ${name}: mode ${h.flashMode}, size ${h.flashSize}, ${h.flashFreq}, entry ${h.entry}, ${count(h.segments.length, 'segment')}, ends at ${h.end}`);
   }
   if (report.keyProblem) out.push(`  key: the device cannot use it, so it rejects every signed update (error 12) — ${report.keyProblem}`);
   for (const r of report.verifiesOn ?? []) out.push(`  ${r.accepted ? 'verifies' : 'rejected'} on ${phrase(r.core)}${r.cause ? ` (${r.cause})` : ''}`);

@@ -4,6 +4,7 @@
  * returns the verdict (device-behaviour.md §11). Sketch updates (U_FLASH) and filesystem updates
  * (U_FS, in place or with ATOMIC_FS_UPDATE) both end in a booted flash image in `device.flash`.
  */
+import { count } from './words.js';
 import { UsageError } from '../errors.js';
 import { FLASH_MODES, flashSizeNameOf, makeRunningImage, type FlashMode } from '../image/image.js';
 import { decodeDevicePublicKey, keyAsStrlenSees, verifierLength, type DeviceKey } from './bearssl.js';
@@ -11,7 +12,7 @@ import { appLoads, bootloaderLoads, runEboot, type EbootResult } from './eboot.j
 import { Flash, SECTOR_SIZE } from './flash.js';
 import type { Layout } from './layouts.js';
 import { inflateGzip, readTrailer, type TrailerFacts } from './payload.js';
-import type { Profile } from './profiles.js';
+import { coreRange, type Profile } from './profiles.js';
 import { explain } from './verdict.js';
 import { Updater, U_FLASH, U_FS } from './updater.js';
 
@@ -128,7 +129,7 @@ export class Device {
     if (path === 'httpupdate') {
       // ESP8266httpUpdate's own checks before Update.begin (handleUpdate, 2.5.0–3.1.2 alike)
       const room = fs ? layout.fsEnd - layout.fsStart : this.freeSketchSpace();
-      if (file.length > room) return { updater, stage: 'begin', preError: `HTTP_UE_TOO_LESS_SPACE (-100): ${file.length} bytes do not fit the ${room} bytes of ${fs ? 'the filesystem' : 'free sketch space'}` };
+      if (file.length > room) return { updater, stage: 'begin', preError: `HTTP_UE_TOO_LESS_SPACE (-100): ${count(file.length, 'byte')} do not fit the ${count(room, 'byte')} of ${fs ? 'the filesystem' : 'free sketch space'}` };
       if (!fs && file[0] !== 0xe9 && !(this.spec.profile.gzip && file[0] === 0x1f)) return { updater, stage: 'begin', preError: 'HTTP_UE_BIN_VERIFY_HEADER_FAILED (-106): the first byte is neither 0xE9 nor 0x1F' };
     }
     // The web updater declares the most it can take and ends with evenIfRemaining.
@@ -139,7 +140,7 @@ export class Device {
       if (updater.write(piece) !== piece.length) return { updater, stage: 'write' };
     }
     const chunks = Math.ceil(file.length / chunk);
-    updater.log.push(`write(): ${file.length} ${file.length === 1 ? 'byte' : 'bytes'} in ${chunks} ${chunks === 1 ? 'chunk' : 'chunks'} of ${chunk}`);
+    updater.log.push(`write(): ${count(file.length, 'byte')} in ${count(chunks, 'chunk')} of ${chunk}`);
     if (!updater.end(path === 'webserver')) return { updater, stage: 'end' };
     this.rtc = updater.rtc;
     return { updater, stage: 'done' };
@@ -185,7 +186,7 @@ export class Device {
     const boots = matches && !e.unpredictable && appLoads(this.flash);
     const bootloaderIntact = bootloaderLoads(this.flash);
     const stageAfter: Verdict['stage'] = e.result !== 0 ? 'eboot' : boots && bootloaderIntact ? 'done' : 'boot';
-    log.push(boots ? 'boot: the new image is in place and its header loads' : 'boot: the flash does not hold the new image');
+    log.push(!bootloaderIntact ? 'boot: sector 0 holds no bootloader the ROM can start' : boots ? 'boot: the new image is in place and its header loads' : 'boot: the flash does not hold the new image');
     return {
       ...base,
       accepted: true,
@@ -213,6 +214,10 @@ export class Device {
       log.push(...second.log);
     }
     const filesystemUpdated = this.filesystemHolds(expected);
+    // 2.5.x has no end-of-filesystem check: an oversized image runs on into what follows (EEPROM, SDK settings).
+    const { fsEnd } = this.spec.layout;
+    const overran = !this.spec.atomicFs && this.flash.touchedIn(fsEnd, this.flash.size);
+    if (overran) log.push(`write: the image ran past the filesystem end at 0x${fsEnd.toString(16)} and overwrote the flash after it`);
     const appOk = appLoads(this.flash);
     const bootloaderIntact = bootloaderLoads(this.flash);
     const boots = filesystemUpdated && appOk && !e.unpredictable;
@@ -229,6 +234,7 @@ export class Device {
       filesystemIntact: this.filesystemIntact(),
       stage,
       ...(boots && bootloaderIntact ? { cause: null, fix: null } : explain({ ...facts, stage, error: null, eboot: e.command === 'copy' ? e : undefined, bootloaderIntact, expected })),
+      ...(overran ? { note: `${coreRange(this.spec.profile)} do not check the filesystem end: the image overwrote the sector(s) from 0x${fsEnd.toString(16)} on (EEPROM and SDK settings on standard layouts); later cores refuse it with error 4` } : {}),
     };
   }
 

@@ -3,6 +3,7 @@
  * staged image sector by sector (raw, or gzip inflated 4 KiB at a time from the live flash, so an
  * image that overwrites its own unread input is corrupted as on the device), then loads the app.
  */
+import { count } from './words.js';
 import { inflateRawSync } from 'node:zlib';
 import { parseImageAt } from '../image/image.js';
 import { Flash, SECTOR_SIZE } from './flash.js';
@@ -170,7 +171,7 @@ export function runEboot(flash: Flash, profile: Profile, rtc: Uint8Array | null,
   const [src, dst, size] = cmd.args as [number, number, number];
   r.result = copyRaw(flash, profile, src, dst, size, r, opts.inflateAtOnce ?? true);
   if (r.result === 0) r.loadFrom = dst;
-  r.log.push(`cp:${r.result} (copy_raw 0x${src.toString(16)} → 0x${dst.toString(16)}, ${size} bytes, ${r.sectorsWritten} sectors written${r.bootSectorSkipped ? ', boot sector unchanged (B)' : ''})`);
+  r.log.push(`cp:${r.result} (copy_raw 0x${src.toString(16)} → 0x${dst.toString(16)}, ${count(size, 'byte')}, ${count(r.sectorsWritten, 'sector')} written${r.bootSectorSkipped ? ', boot sector unchanged (B)' : ''})`);
   return r;
 }
 

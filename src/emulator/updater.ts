@@ -3,6 +3,7 @@
  * staging geometry, lazy sector erase, the first-sector flash-mode patch, the signature trailer
  * checks, the hash over what is in flash, _verifyEnd and the eboot command.
  */
+import { count } from './words.js';
 import { createHash } from 'node:crypto';
 import { FLASH_MODES, magicFlashChipMode, magicFlashChipSize } from '../image/image.js';
 import { deviceVerify, verifierLength, type DeviceKey } from './bearssl.js';
@@ -61,7 +62,7 @@ export class Updater {
   }
 
   private fail(name: UpdateErrorName): false {
-    this.error = deviceError(name, this.profile, this.fw.realFlashSize);
+    this.error = deviceError(name, this.profile, this.fw.realFlashSize, magicFlashChipSize(this.flash.bytes[3]! >> 4));
     this.log.push(`error ${this.error.text}`);
     this.reset();
     return false;
@@ -178,7 +179,7 @@ export class Updater {
     }
     if (this.profile.noDataCheck && this.progress() === 0) return this.fail('NO_DATA');
     if (this.error || (this.progress() !== this.size && !evenIfRemaining)) {
-      this.log.push(`end(): incomplete upload (${this.progress()} of ${this.size} bytes)`);
+      this.log.push(`end(): incomplete upload (${this.progress()} of ${count(this.size, 'byte')})`);
       this.reset();
       return false;
     }
@@ -214,11 +215,11 @@ export class Updater {
         if (magicFlashChipSize(head[3]! >> 4) > this.fw.realFlashSize) return this.fail('NEW_FLASH_CONFIG');
       }
       this.rtc = encodeCommand({ action: ACTION_COPY_RAW, args: [this.startAddress, 0, this.size] });
-      this.log.push(`end(): eboot command COPY_RAW 0x${this.startAddress.toString(16)} → 0x0, ${this.size} bytes`);
+      this.log.push(`end(): eboot command COPY_RAW 0x${this.startAddress.toString(16)} → 0x0, ${count(this.size, 'byte')}`);
     }
     if (this.command === U_FS && this.fw.atomicFs) {
       this.rtc = encodeCommand({ action: ACTION_COPY_RAW, args: [this.startAddress, this.fw.fsStart, this.size] });
-      this.log.push(`end(): eboot command COPY_RAW 0x${this.startAddress.toString(16)} → filesystem 0x${this.fw.fsStart.toString(16)}, ${this.size} bytes`);
+      this.log.push(`end(): eboot command COPY_RAW 0x${this.startAddress.toString(16)} → filesystem 0x${this.fw.fsStart.toString(16)}, ${count(this.size, 'byte')}`);
     }
     this.reset();
     return true;

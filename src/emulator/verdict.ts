@@ -3,6 +3,7 @@
  * decided here, from the stage that failed, the device error and the facts of the file and the
  * device — never from a guess about a different stage or core.
  */
+import { count } from './words.js';
 import { createHash } from 'node:crypto';
 import { FLASH_MODES, magicFlashChipMode } from '../image/image.js';
 import { deviceKeyProblem, deviceVerify, verifierLength, type DeviceKey } from './bearssl.js';
@@ -36,7 +37,7 @@ export interface Explanation {
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
-const bytes = (n: number) => `${n} ${n === 1 ? 'byte' : 'bytes'}`;
+const bytes = (n: number) => count(n, 'byte');
 const size = (n: number) => (n >= 1048576 && n % 1048576 === 0 ? `${n / 1048576} MB` : `${n / 1024} KiB`);
 const isGzip = (b: Uint8Array) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
 
@@ -127,11 +128,11 @@ function explainEboot(f: Facts, e: EbootResult): Explanation {
   if (e.result === 2) return { cause: `eboot's copy ran past the end of the ${size(f.realFlashSize)} chip (erase failed, result 2)${e.pastStreamEnd ? ': the gzip ISIZE promises far more than the stream holds' : ''}`, fix: 'recompress the image; check that it fits the layout' };
   if (e.result === 6) {
     return {
-      cause: `eboot's inflate failed (result 6) after writing ${e.sectorsWritten} ${e.sectorsWritten === 1 ? 'sector' : 'sectors'}${e.pastStreamEnd ? ', decoding past the end of the stream because ISIZE promises more than it holds' : ': the deflate stream is corrupt'}`,
+      cause: `eboot's inflate failed (result 6) after writing ${count(e.sectorsWritten, 'sector')}${e.pastStreamEnd ? ', decoding past the end of the stream because ISIZE promises more than it holds' : ': the deflate stream is corrupt'}`,
       fix: 'recompress the image and send it unchanged',
     };
   }
-  return { cause: `eboot's copy failed with result ${e.result} after writing ${e.sectorsWritten} ${e.sectorsWritten === 1 ? 'sector' : 'sectors'}`, fix: 'recompress the image; check that it fits below the filesystem' };
+  return { cause: `eboot's copy failed with result ${e.result} after writing ${count(e.sectorsWritten, 'sector')}`, fix: 'recompress the image; check that it fits below the filesystem' };
 }
 
 function explainFs(f: Facts): Explanation {
