@@ -1,7 +1,7 @@
 /** `emulate`, `verify`, `inspect`: what an ESP8266 would do with a file — any file it can receive. */
 import { ExitCode, UsageError, UserError } from '../errors.js';
 import { readUserFile, resolveFrom, type Io } from '../io.js';
-import { decodeDevicePublicKey, deviceKeyProblem, keyAsStrlenSees, verifierLength } from '../emulator/bearssl.js';
+import { decodeEmbeddedKey, deviceKeyProblem, verifierLength } from '../emulator/bearssl.js';
 import { Device, type DeliveryPath, type UpdateCommand, type Verdict } from '../emulator/device.js';
 import { makeLayout, namedLayout, parseFlashSize, parseOffset, type Layout } from '../emulator/layouts.js';
 import { inflateGzip, readTrailer, trailerMatching } from '../emulator/payload.js';
@@ -111,7 +111,7 @@ export function runEmulate(opts: EmulateOptions, io: Io): number {
   if (!['arduinoota', 'httpupdate', 'webserver'].includes(path)) throw new UsageError(`--path must be arduinoota, httpupdate or webserver.`);
   const file = readUserFile(resolveFrom(io, opts.file), 'file');
   const embeddedKey = embeddedKeyFrom(opts.pubkey, io, opts.pubkeyAsIs);
-  const keyLen = embeddedKey ? verifierLength(decodeDevicePublicKey(keyAsStrlenSees(embeddedKey))) : 0;
+  const keyLen = embeddedKey ? verifierLength(decodeEmbeddedKey(embeddedKey)) : 0;
   const inner = innerImage(file, keyLen);
   const device = new Device({
     profile,
@@ -167,7 +167,7 @@ export interface DeviceQuestion extends UpdateKindOptions {
 
 /** Whether each core range takes the file, on a device that has room for it; rejections carry cause and fix. */
 export function signatureVerdicts(q: DeviceQuestion, profiles: readonly Profile[]) {
-  const keyLen = verifierLength(decodeDevicePublicKey(keyAsStrlenSees(q.embeddedKey)));
+  const keyLen = verifierLength(decodeEmbeddedKey(q.embeddedKey));
   const inner = innerImage(q.file, keyLen);
   const command = commandOf(q);
   return profiles.map((profile) => {
@@ -224,7 +224,7 @@ export function runInspect(opts: InspectOptions, io: Io): number {
   const command = commandOf(opts);
   const file = readUserFile(resolveFrom(io, opts.file), 'file');
   const key = embeddedKeyFrom(opts.pubkey, io);
-  const deviceKey = key ? decodeDevicePublicKey(keyAsStrlenSees(key)) : null;
+  const deviceKey = key ? decodeEmbeddedKey(key) : null;
   const keyLen = deviceKey ? verifierLength(deviceKey) : 0;
   const split = trailerMatching(file, keyLen ? [keyLen, ...RSA_SIG_LENGTHS] : RSA_SIG_LENGTHS);
   const payload = file.subarray(0, split?.payloadLength ?? file.length);

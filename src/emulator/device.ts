@@ -7,7 +7,7 @@
 import { count } from './words.js';
 import { UsageError } from '../errors.js';
 import { FLASH_MODES, flashSizeNameOf, makeRunningImage, type FlashMode } from '../image/image.js';
-import { decodeDevicePublicKey, keyAsStrlenSees, verifierLength, type DeviceKey } from './bearssl.js';
+import { decodeEmbeddedKey, verifierLength, type DeviceKey } from './bearssl.js';
 import { appLoads, bootloaderLoads, runEboot, type EbootResult } from './eboot.js';
 import { Flash, SECTOR_SIZE } from './flash.js';
 import type { Layout } from './layouts.js';
@@ -100,7 +100,7 @@ export class Device {
     // Only the running image's headers matter to the Updater and eboot; its code is left erased.
     this.flash.program(0, runningImage(spec.runningFlashMode, sizeName));
     this.flash.untouch();
-    this.key = spec.embeddedKey ? decodeDevicePublicKey(keyAsStrlenSees(spec.embeddedKey)) : null;
+    this.key = spec.embeddedKey ? decodeEmbeddedKey(spec.embeddedKey) : null;
   }
 
   get realFlashSize(): number {
