@@ -100,4 +100,5 @@ for (const n of nodes()) {
 }
 await extraSections({ root, work, signingPy: pyNote ? null : signingPy, python, median });
 await postbuildSection({ root, work, signingPy: pyNote ? null : signingPy, python, median, cli, rounds, nodes: nodes() });
+console.log((await import('./replay.js')).replaySection().join('\n'));
 rmSync(work, { recursive: true, force: true });

@@ -124,3 +124,26 @@ describe('eboot copy properties', () => {
     );
   });
 });
+
+describe('hostile files never crash the device model', () => {
+  const signedGzip = signWith(gz(makeImage({ size: 30_000, label: 'hostile' })));
+  test('mutated signed gzips and trailers: replay always returns a verdict, on every core, sketch or filesystem', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }), { maxLength: 6 }),
+        fc.integer({ min: 0, max: signedGzip.length }),
+        fc.constantFrom('2.5.2', '2.6.3', '2.7.4', '3.0.2', '3.1.2', 'latest'),
+        fc.boolean(),
+        (edits, cut, core, fs) => {
+          const file = Buffer.from(signedGzip.subarray(0, cut));
+          for (const e of edits) if (file.length) file[e.at % file.length] = e.value;
+          const v = deviceAt(core, { runningSketchSize: 0x2000 }).replay(file, { chunk: 1460, command: fs ? 'fs' : 'sketch' });
+          expect(typeof v.accepted).toBe('boolean');
+          if (!v.accepted || !v.boots) expect(v.cause).toEqual(expect.any(String));
+          expect(`${v.cause} ${v.fix} ${v.log.join(' ')}`).not.toMatch(/undefined|NaN/);
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+});

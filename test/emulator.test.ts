@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { decodeDevicePublicKey, keyAsStrlenSees, pkcs1Unpad } from '../src/emulator/bearssl.js';
 import { decodeCommand, encodeCommand } from '../src/emulator/rtc.js';
-import { profileFor } from '../src/emulator/profiles.js';
+import { profileFor, resolveCore } from '../src/emulator/profiles.js';
+import { UsageError } from '../src/errors.js';
 import { Flash } from '../src/emulator/flash.js';
 import { Updater } from '../src/emulator/updater.js';
 import { crc32Mpeg2, sketchSize } from '../src/image/image.js';
@@ -260,6 +261,26 @@ describe('RTC command and image helpers', () => {
     expect(profileFor('latest').id).toBe('3.2.0-dev');
     expect(profileFor('2.6.2').id).toBe('2.6');
     expect(() => profileFor('2.4.2')).toThrow(/predates signed updates/);
+  });
+  test('resolveCore: a newer 3.x uses the newest profile with a warning; unknown majors and minors are usage errors', () => {
+    expect(resolveCore('3.1.2')).toEqual({ profile: profileFor('3.1.2'), warning: null });
+    expect(resolveCore('3.2.1').warning).toBeNull();
+    const newer = resolveCore('3.3.0');
+    expect(newer.profile.id).toBe('3.2.0-dev');
+    expect(newer.warning).toBe('core 3.3.0 is newer than the newest modelled (after 3.1.2 (3.2.0-dev)); using the 3.2.0-dev profile');
+    for (const bad of ['9.9.9', '4.0.0', '1.6.2', '2.8.0']) {
+      expect(() => resolveCore(bad), bad).toThrow(UsageError);
+      expect(() => resolveCore(bad), bad).toThrow(/Known: 2.5.0–2.7.4, 3.0.0–3.1.2, 3.2.x \(or latest\)/);
+    }
+    expect(() => profileFor('9.9.9')).toThrow(UsageError);
+  });
+  test('an unsigned build on 3.1.2 whose first sector is no bootloader: the cause is about this file, not 2.7.x or signed gzip', () => {
+    const img = image({ size: 200_000 });
+    img.fill(0xff, 1, 4096);
+    const v = deviceAt('3.1.2', { key: null }).replay(img);
+    expect(v).toMatchObject({ accepted: true, bootloaderIntact: false, stage: 'boot' });
+    expect(v.cause).toMatch(/sector 0 holds no bootloader the ROM can start/);
+    expect(`${v.cause} ${v.fix}`).not.toMatch(/2\.7|signed/);
   });
 });
 
