@@ -213,6 +213,25 @@ describe('filesystem updates (issue 14)', () => {
     expect(results.slice(1).every((row: { accepted: boolean }) => row.accepted)).toBe(true);
   });
 
+  test('verify --filesystem per core: signed in place taken everywhere (2.5.x takes the legacy form), unsigned and tampered rejected everywhere', async () => {
+    const tampered = signWith(fs);
+    tampered[1000]! ^= 4;
+    writeFileSync(join(dir, 'fs-tampered.bin.signed'), tampered);
+    const rows = async (name: string) => {
+      const r = await runCli(['verify', name, '--pubkey', PUB, '--filesystem', '--json'], { cwd: dir });
+      return json(r.stdout).results as Array<{ core: string; accepted: boolean; cause: string | null }>;
+    };
+    const signed = await rows('fs.bin.signed');
+    expect(signed.map((r) => r.accepted)).toEqual([false, true, true, true, true, true, true]);
+    expect(signed[0]!.cause).toMatch(/already overwritten.*legacy signature format/);
+    for (const name of ['fs.bin', 'fs-tampered.bin.signed']) {
+      for (const row of await rows(name)) {
+        expect(row.accepted, `${name} ${row.core}`).toBe(false);
+        expect(row.cause).toMatch(/^the filesystem was already overwritten/);
+      }
+    }
+  });
+
   test('inspect --filesystem names the kind', async () => {
     const r = await runCli(['inspect', 'fs.bin.signed', '--filesystem', '--pubkey', PUB], { cwd: dir });
     expect(r.exitCode).toBe(0);

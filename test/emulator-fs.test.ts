@@ -182,8 +182,18 @@ describe('ATOMIC_FS_UPDATE filesystem updates', () => {
     expect(v.cause).toMatch(/core 2.6.3 eboot cannot inflate/);
   });
 
-  test('2.5.x has no ATOMIC_FS_UPDATE: the device model refuses to be built that way, with the reason', () => {
+  test('2.5.x has no ATOMIC_FS_UPDATE: the device model refuses to be built or replayed that way, with the reason', () => {
     expect(() => fsDevice('2.5.2', { atomicFs: true })).toThrow(/cores 2.5.0–2.5.2 have no ATOMIC_FS_UPDATE \(it arrived in 2.6.0\)/);
+    expect(() => fsDevice('2.5.2').replay(fs64, { command: 'fs', atomicFs: true })).toThrow(/no ATOMIC_FS_UPDATE/);
+  });
+
+  test('the replay option atomicFs (as the upload and serve helpers pass it) decides per update, and device.flash holds the result', () => {
+    const device = fsDevice('3.1.2');
+    const v = device.replay(signWith(fs64), { command: 'fs', atomicFs: true });
+    expect(v).toMatchObject({ accepted: true, boots: true, eboot: { result: 0 }, stagingAddress: fsStart - 0x11000 });
+    expect(Buffer.from(device.flash.bytes.subarray(fsStart, fsStart + fs64.length)).equals(fs64)).toBe(true);
+    const inPlace = fsDevice('3.1.2', { atomicFs: true }).replay(fs64, { command: 'fs', atomicFs: false });
+    expect(inPlace).toMatchObject({ accepted: false, filesystemIntact: false, stagingAddress: fsStart });
   });
 });
 

@@ -41,6 +41,8 @@ export interface ReplayOptions {
   chunk?: number;
   path?: DeliveryPath;
   command?: UpdateCommand;
+  /** Overrides the spec's `atomicFs` for this update (the firmware's ATOMIC_FS_UPDATE build flag). */
+  atomicFs?: boolean;
   /** The image the device should end up with, when the caller knows it (postbuild does): no second inflate. */
   expected?: Uint8Array;
 }
@@ -92,15 +94,24 @@ export class Device {
   private rtc: Uint8Array | null = null;
 
   constructor(readonly spec: DeviceSpec) {
-    if (spec.atomicFs && !spec.profile.atomicFs) {
-      throw new UsageError(`--atomic-fs: cores ${spec.profile.releases} have no ATOMIC_FS_UPDATE (it arrived in 2.6.0); their filesystem updates are always written in place.`);
-    }
+    this.checkAtomic(spec.atomicFs);
     this.flash = new Flash(this.realFlashSize);
     const sizeName = flashSizeNameOf(spec.layout.flashSize) ?? '4M';
     // Only the running image's headers matter to the Updater and eboot; its code is left erased.
     this.flash.program(0, runningImage(spec.runningFlashMode, sizeName));
     this.flash.untouch();
     this.key = spec.embeddedKey ? decodeEmbeddedKey(spec.embeddedKey) : null;
+  }
+
+  private checkAtomic(atomicFs: boolean | undefined): void {
+    if (atomicFs && !this.spec.profile.atomicFs) {
+      throw new UsageError(`--atomic-fs: ${coreRange(this.spec.profile)} have no ATOMIC_FS_UPDATE (it arrived in 2.6.0); their filesystem updates are always written in place.`);
+    }
+  }
+
+  private atomicFor(opts: Pick<ReplayOptions, 'atomicFs'>): boolean {
+    this.checkAtomic(opts.atomicFs);
+    return opts.atomicFs ?? this.spec.atomicFs ?? false;
   }
 
   get realFlashSize(): number {
@@ -124,7 +135,7 @@ export class Device {
       fsEnd: layout.fsEnd,
       realFlashSize: this.realFlashSize,
       key: this.key,
-      atomicFs: this.spec.atomicFs ?? false,
+      atomicFs: this.atomicFor(opts),
     });
     if (path === 'httpupdate') {
       // ESP8266httpUpdate's own checks before Update.begin (handleUpdate, 2.5.0–3.1.2 alike)
@@ -160,7 +171,7 @@ export class Device {
     const log = [...updater.log];
     const trailer = this.trailerFacts(file);
     const base = { command, stagingAddress: updater.stagingAddress, log };
-    const facts = { spec: this.spec, key: this.key, file, trailer, command, realFlashSize: this.realFlashSize };
+    const facts = { spec: this.spec, key: this.key, file, trailer, command, atomicFs: this.atomicFor(opts), realFlashSize: this.realFlashSize };
     if (stage !== 'done' || preError) {
       const err = updater.error;
       const v: Verdict = {
@@ -216,7 +227,7 @@ export class Device {
     const filesystemUpdated = this.filesystemHolds(expected);
     // 2.5.x has no end-of-filesystem check: an oversized image runs on into what follows (EEPROM, SDK settings).
     const { fsEnd } = this.spec.layout;
-    const overran = !this.spec.atomicFs && this.flash.touchedIn(fsEnd, this.flash.size);
+    const overran = !facts.atomicFs && this.flash.touchedIn(fsEnd, this.flash.size);
     if (overran) log.push(`write: the image ran past the filesystem end at 0x${fsEnd.toString(16)} and overwrote the flash after it`);
     const appOk = appLoads(this.flash);
     const bootloaderIntact = bootloaderLoads(this.flash);

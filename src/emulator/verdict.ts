@@ -23,6 +23,8 @@ interface Facts {
   file: Uint8Array;
   trailer: TrailerFacts;
   command: UpdateCommand;
+  /** The running firmware was built with ATOMIC_FS_UPDATE. */
+  atomicFs: boolean;
   realFlashSize: number;
   eboot?: EbootResult;
   bootloaderIntact?: boolean;
@@ -46,7 +48,7 @@ const ATOMIC_FIX = 'build the running firmware with -DATOMIC_FS_UPDATE (cores 2.
 export function explain(f: Facts): Explanation {
   const e = f.command === 'fs' ? explainFs(f) : explainSketch(f);
   // The trap of in-place filesystem updates (issue 14): the check comes after the damage.
-  if (f.command === 'fs' && (f.stage === 'write' || f.stage === 'end') && f.filesystemIntact === false && !f.spec.atomicFs && !f.eboot) {
+  if (f.command === 'fs' && (f.stage === 'write' || f.stage === 'end') && f.filesystemIntact === false && !f.atomicFs && !f.eboot) {
     return { cause: `the filesystem was already overwritten: without ATOMIC_FS_UPDATE the Updater writes a filesystem image straight over the live filesystem and checks it only in end(). Then: ${e.cause}`, fix: `${e.fix}; and ${ATOMIC_FIX}` };
   }
   return e;
@@ -164,7 +166,7 @@ function explainFs(f: Facts): Explanation {
     return { cause: `${base.cause}; the filesystem region is partly overwritten`, fix: base.fix };
   }
   if (isGzip(payload)) {
-    if (!f.spec.atomicFs) return { cause: 'the filesystem image is gzip-compressed: without ATOMIC_FS_UPDATE the Updater writes it as it arrives, so the filesystem now holds compressed bytes and will not mount', fix: `send the uncompressed image, or ${ATOMIC_FIX} (eboot inflates it on 2.7.0+)` };
+    if (!f.atomicFs) return { cause: 'the filesystem image is gzip-compressed: without ATOMIC_FS_UPDATE the Updater writes it as it arrives, so the filesystem now holds compressed bytes and will not mount', fix: `send the uncompressed image, or ${ATOMIC_FIX} (eboot inflates it on 2.7.0+)` };
     if (!p.gzip) return { cause: `${coreRange(p)} eboot cannot inflate: it copied the compressed bytes into the filesystem, which will not mount`, fix: 'send the uncompressed filesystem image to devices before 2.7.0' };
     if (!p.trimAfterVerify && f.trailer.payloadLength < f.file.length) {
       return {
