@@ -1,4 +1,6 @@
 /** eboot's inflater (uzlib 27e4f4c) after the end of the deflate stream, on hand-made streams. */
+import fc from 'fast-check';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
 import { runEboot } from '../src/emulator/eboot.js';
 import { Flash } from '../src/emulator/flash.js';
@@ -98,5 +100,43 @@ describe('eboot copy_raw with a lying ISIZE', () => {
     const r = runEboot(flash, profileFor('3.1.2'), encodeCommand({ action: ACTION_COPY_RAW, args: [0xf0000, 0x80000, file.length] }));
     expect(Date.now() - t).toBeLessThan(5000);
     expect(r.result === 2 || r.result === 6).toBe(true);
+  });
+});
+
+describe('the look-up decode is the bit-by-bit decode', () => {
+  /** An array source; with `peek` the decoder uses its tables, without it uzlib's bit loop alone. */
+  const arraySource = (data: Uint8Array, withPeek: boolean) => {
+    let at = 0;
+    const byte = () => (at < data.length ? data[at++]! : 0xff);
+    return withPeek ? { byte, peek: (k: number) => (at + k < data.length ? data[at + k]! : -1) } : { byte };
+  };
+  const run = (stream: Uint8Array, withPeek: boolean, calls: number[]) => {
+    const u = new Uzlib(arraySource(stream, withPeek));
+    const out = new Uint8Array(calls.reduce((a, b) => a + b, 0));
+    const codes: Array<{ res: number; end: number }> = [];
+    let at = 0;
+    for (const n of calls) {
+      const r = u.uncompress(out, at, at + n);
+      codes.push(r);
+      if (r.res < 0) break;
+      at += n;
+    }
+    return { out: Buffer.from(out), codes, undetermined: u.undetermined };
+  };
+
+  test('on mutated deflate streams, decoded on past their end in uneven windows, both give the same bytes and codes', () => {
+    const base = gzipSync(Buffer.from('the same bytes and codes, '.repeat(300) + 'x'.repeat(2000)), { level: 6 }).subarray(10);
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }), { maxLength: 4 }),
+        fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 6 }),
+        (edits, calls) => {
+          const stream = Buffer.from(base);
+          for (const e of edits) stream[e.at % stream.length] = e.value;
+          expect(run(stream, true, calls)).toEqual(run(stream, false, calls));
+        },
+      ),
+      { numRuns: 120 },
+    );
   });
 });

@@ -51,6 +51,11 @@ class FlashReader implements ByteSource {
     this.consumed++;
     return this.buffer[this.pos++]!;
   }
+
+  peek(k: number): number {
+    const at = this.pos + k;
+    return at < SECTOR_SIZE ? this.buffer[at]! : -1;
+  }
 }
 
 interface SectorSource {

@@ -16,16 +16,46 @@ export const TINF_DATA_ERROR = -3;
 /** Where uzlib's bytes come from; eboot's callback refills a 4 KiB buffer from flash (never EOF). */
 export interface ByteSource {
   byte(): number;
+  /**
+   * The byte `k` places ahead in what is already read, or -1: lets the decoder look ahead without
+   * reading anything sooner than uzlib would (a refill from the live flash happens when it does).
+   */
+  peek?(k: number): number;
 }
+
+/** Codes up to this many bits are decoded with one look-up (longer ones bit by bit, as uzlib does). */
+const FAST_BITS = 10;
+const FAST_MASK = (1 << FAST_BITS) - 1;
 
 interface Tree {
   /** Number of codes of each length 0..15. */
   table: Uint16Array;
   /** Symbols sorted by code. */
   trans: Uint16Array;
+  /** For each FAST_BITS-bit input, `symbol << 4 | length` where uzlib's decode ends within them, else -1. */
+  fast: Int32Array;
 }
 
-const tree = (): Tree => ({ table: new Uint16Array(16), trans: new Uint16Array(288) });
+const tree = (): Tree => ({ table: new Uint16Array(16), trans: new Uint16Array(288), fast: new Int32Array(1 << FAST_BITS) });
+
+/** The look-up table, made by running tinf_decode_symbol's loop on every input, so it decodes exactly as uzlib. */
+function buildFast(t: Tree): void {
+  for (let pattern = 0; pattern <= FAST_MASK; pattern++) {
+    let sum = 0;
+    let cur = 0;
+    let entry = -1;
+    for (let len = 1; len <= FAST_BITS; len++) {
+      cur = 2 * cur + ((pattern >> (len - 1)) & 1);
+      sum += t.table[len]!;
+      cur -= t.table[len]!;
+      if (cur < 0) {
+        entry = (t.trans[sum + cur]! << 4) | len;
+        break;
+      }
+    }
+    t.fast[pattern] = entry;
+  }
+}
 
 // Built at run time in eboot (RUNTIME_BITS_TABLES); the values are DEFLATE's.
 const LENGTH_BITS = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0, 0);
@@ -46,6 +76,8 @@ function buildFixed(lt: Tree, dt: Tree): void {
   dt.table.fill(0);
   dt.table[5] = 32;
   for (let i = 0; i < 32; i++) dt.trans[i] = i;
+  buildFast(lt);
+  buildFast(dt);
 }
 
 /** Canonical codes from lengths; like uzlib it accepts incomplete and oversubscribed sets. */
@@ -62,6 +94,7 @@ function buildTree(t: Tree, lengths: Uint8Array, from: number, num: number): voi
     const len = lengths[from + i]!;
     if (len) t.trans[offs[len]!++] = i;
   }
+  buildFast(t);
 }
 
 export class Uzlib {
@@ -86,6 +119,7 @@ export class Uzlib {
   undetermined: string | null = null;
   private dest!: Uint8Array;
   private at = 0;
+  private limit = 0;
 
   constructor(private readonly src: ByteSource) {}
 
@@ -100,13 +134,51 @@ export class Uzlib {
   }
 
   private readBits(num: number, base: number): number {
+    if (num <= this.bitcount) {
+      const val = this.tag & ((1 << num) - 1);
+      this.tag >>>= num;
+      this.bitcount -= num;
+      return val + base;
+    }
     let val = 0;
     for (let mask = 1, limit = 1 << num; mask < limit; mask <<= 1) if (this.getbit()) val += mask;
     return val + base;
   }
 
+  /** Takes `n` bits that peek() has shown: whole bytes through byte(), so reads happen as uzlib's would. */
+  private consume(n: number): void {
+    if (n <= this.bitcount) {
+      this.tag >>>= n;
+      this.bitcount -= n;
+      return;
+    }
+    let need = n - this.bitcount;
+    while (need > 8) {
+      this.src.byte();
+      need -= 8;
+    }
+    this.tag = this.src.byte() >>> need;
+    this.bitcount = 8 - need;
+  }
+
   /** tinf_decode_symbol: TINF_DATA_ERROR after 16 bits without a code. */
   private decodeSymbol(t: Tree): number {
+    if (this.src.peek) {
+      // a stored block sets bitcount to 0 and leaves old bits in tag: keep only the valid ones
+      let avail = this.bitcount;
+      let bits = this.tag & ((1 << avail) - 1);
+      for (let k = 0; avail < FAST_BITS; k++) {
+        const b = this.src.peek(k);
+        if (b < 0) break;
+        bits |= b << avail;
+        avail += 8;
+      }
+      const e = t.fast[bits & FAST_MASK]!;
+      if (e >= 0 && (e & 15) <= avail) {
+        this.consume(e & 15);
+        return e >> 4;
+      }
+    }
     let sum = 0;
     let cur = 0;
     let len = 0;
@@ -181,9 +253,13 @@ export class Uzlib {
       if (this.lzOff < 0) this.lzOff += 32768;
       if (offs > this.dictFilled) this.unknownBytes += this.curlen;
     }
-    this.put(this.dict[this.lzOff]!);
-    if (++this.lzOff === 32768) this.lzOff = 0;
-    this.curlen--;
+    // uzlib copies one byte per call until the window is full; copying them in one loop gives the same bytes.
+    const n = Math.min(this.curlen, this.limit - this.at);
+    for (let i = 0; i < n; i++) {
+      this.put(this.dict[this.lzOff]!);
+      if (++this.lzOff === 32768) this.lzOff = 0;
+    }
+    this.curlen -= n;
     return TINF_OK;
   }
 
@@ -204,6 +280,7 @@ export class Uzlib {
   uncompress(dest: Uint8Array, from: number, limit: number): { res: number; end: number } {
     this.dest = dest;
     this.at = from;
+    this.limit = limit;
     let res: number;
     do {
       if (this.btype === -1 && (res = this.startBlock()) !== TINF_OK) return { res, end: this.at };
