@@ -147,6 +147,16 @@ describe('diagnoses come from the stage that failed, for that core', () => {
     expect(v.cause).not.toMatch(/another key|changed after signing/);
   });
 
+  test('verify: a signed gzip is taken by 2.7.x but does not boot, and says why; 3.x take and boot it', async () => {
+    const r = await runCli(['verify', 'fw.bin.gz.signed', '--pubkey', PUB, '--json'], { cwd: dir });
+    expect(r.exitCode).toBe(0);
+    const rows = json(r.stdout).results as Array<{ core: string; accepted: boolean; boots: boolean; cause: string | null }>;
+    expect(rows.find((row) => row.core === '2.7.0–2.7.4')).toMatchObject({ accepted: true, boots: false, cause: expect.stringMatching(/signature-length trailer \(256\) as the gzip ISIZE/) });
+    expect(rows.slice(4).every((row) => row.accepted && row.boots)).toBe(true);
+    const text = await runCli(['verify', 'fw.bin.gz.signed', '--pubkey', PUB, '--core', '2.7.4'], { cwd: dir });
+    expect(text.stderr).toMatch(/^accepted, but does not boot:  cores 2.7.0–2.7.4\n +cause: /);
+  });
+
   test('a 1-byte E9 file: rejected at boot, with the cause that it is no image (not about signed gzip or 2.7.x)', async () => {
     const r = await emulate(['one.bin', '--core', '3.1.2']);
     expect(r.exitCode).toBe(3);

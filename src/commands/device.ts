@@ -172,7 +172,7 @@ export function signatureVerdicts(q: DeviceQuestion, profiles: readonly Profile[
   const command = commandOf(q);
   return profiles.map((profile) => {
     if (q.atomicFs && !profile.atomicFs) {
-      return { core: profile.releases, accepted: false, cause: `${coreRange(profile)} have no ATOMIC_FS_UPDATE (it arrived in 2.6.0)`, fix: 'leave out --atomic-fs for these devices: their filesystem updates are written in place' };
+      return { core: profile.releases, accepted: false, boots: false, cause: `${coreRange(profile)} have no ATOMIC_FS_UPDATE (it arrived in 2.6.0)`, fix: 'leave out --atomic-fs for these devices: their filesystem updates are written in place' };
     }
     const device = new Device({
       profile,
@@ -184,7 +184,9 @@ export function signatureVerdicts(q: DeviceQuestion, profiles: readonly Profile[
       embeddedKey: q.embeddedKey,
     });
     const v = device.replay(q.file, { chunk: 4096, command });
-    return { core: profile.releases, accepted: v.accepted, cause: v.accepted ? null : v.cause, fix: v.accepted ? null : v.fix };
+    // Taken is the Updater's answer; what happens after it (eboot, the boot) is told alongside.
+    const boots = v.accepted && v.boots && v.bootloaderIntact;
+    return { core: profile.releases, accepted: v.accepted, boots, cause: boots ? null : v.cause, fix: boots ? null : v.fix };
   });
 }
 
@@ -204,7 +206,10 @@ export function runVerify(opts: VerifyOptions, io: Io): number {
   const target = results[results.length - 1]!;
   if (opts.json) printJson(io.stdout, { file: resolveFrom(io, opts.file), pubkey: resolveFrom(io, opts.pubkey), command: opts.filesystem ? 'fs' : 'sketch', results });
   else {
-    for (const r of results) io.stderr(`${r.accepted ? 'accepted' : 'REJECTED'}  ${phrase(r.core)}${r.cause ? `\n          cause: ${r.cause}\n          fix:   ${r.fix}` : ''}\n`);
+    for (const r of results) {
+      const head = r.accepted ? (r.boots ? 'accepted' : 'accepted, but does not boot:') : 'REJECTED';
+      io.stderr(`${head}  ${phrase(r.core)}${r.cause ? `\n          cause: ${r.cause}\n          fix:   ${r.fix}` : ''}\n`);
+    }
   }
   return target.accepted ? ExitCode.OK : ExitCode.DEVICE_REJECTED;
 }

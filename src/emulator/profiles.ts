@@ -32,7 +32,7 @@ export interface Profile {
   extraErrorCodes: boolean;
   /** eboot leaves sector 0 alone when the new bootloader is byte-identical (3.0.0). */
   ebootSkipsSameBootSector: boolean;
-  /** 2.7.x eboot erases the destination sector before reading or inflating the source. */
+  /** eboot up to 2.7.4 erases the destination sector before reading or inflating the source (2.5.2, 2.6.3 and 2.7.4 source alike). */
   ebootErasesFirst: boolean;
   /** Verification ran on the 4 KiB main stack and may reset instead of failing cleanly (#7145). */
   verifyOnMainStack: boolean;
@@ -63,13 +63,13 @@ const base: Profile = {
   atomicFs: true,
 };
 
-const old = { noDataCheck: false, sigLenGuarded: false, trimAfterVerify: false, sigOomIsSign: true, errorTexts: 'printError', ebootSkipsSameBootSector: false } as const;
+const old = { ebootErasesFirst: true, noDataCheck: false, sigLenGuarded: false, trimAfterVerify: false, sigOomIsSign: true, errorTexts: 'printError', ebootSkipsSameBootSector: false } as const;
 
 export const PROFILES: readonly Profile[] = [
   { ...base, ...old, id: '2.5', releases: '2.5.0–2.5.2', padding: 'null-oid', gzip: false, modePatch: 'every-command', strictOverrun: false, verifyOnMainStack: true, fsEndCheck: false, atomicFs: false },
   { ...base, ...old, id: '2.6', releases: '2.6.0–2.6.2', gzip: false, modePatch: 'every-command', strictOverrun: false, verifyOnMainStack: true },
   { ...base, ...old, id: '2.6.3', releases: '2.6.3', gzip: false, modePatch: 'sketch', strictOverrun: false, verifyOnMainStack: true },
-  { ...base, ...old, id: '2.7', releases: '2.7.0–2.7.4', ebootErasesFirst: true },
+  { ...base, ...old, id: '2.7', releases: '2.7.0–2.7.4' },
   { ...base, id: '3.0', releases: '3.0.0–3.0.2', sigLenGuarded: false, sigOomIsSign: true, errorTexts: 'printError' },
   { ...base, id: '3.1', releases: '3.1.0–3.1.2', staleHashTail: true },
   { ...base, id: '3.2.0-dev', releases: 'after 3.1.2 (3.2.0-dev)', extraErrorCodes: true },
