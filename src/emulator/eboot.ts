@@ -120,6 +120,7 @@ function copyRaw(flash: Flash, profile: Profile, src: number, dst: number, size:
   // copy_raw's stack buffer: reused sector after sector, so a short inflate leaves the previous sector's bytes.
   const sector = new Uint8Array(SECTOR_SIZE);
   let shortSectors = 0;
+  let stackBytes = 0;
   while (left > 0) {
     if (profile.ebootErasesFirst && !flash.eraseSector(dst / SECTOR_SIZE)) return 2;
     if (source) {
@@ -133,6 +134,8 @@ function copyRaw(flash: Flash, profile: Profile, src: number, dst: number, size:
         return 6;
       }
       if (end < want) {
+        // the first time round, the buffer holds whatever eboot's stack held: unknown bytes
+        if (r.sectorsWritten === 0 && !r.bootSectorSkipped) stackBytes += want - end;
         shortSectors++;
         r.pastStreamEnd = true;
       }
@@ -155,7 +158,8 @@ function copyRaw(flash: Flash, profile: Profile, src: number, dst: number, size:
     left -= SECTOR_SIZE;
   }
   if (shortSectors) r.log.push(`uzlib: the deflate stream ended before ISIZE; ${shortSectors} sector(s) kept stale bytes where the decode stopped short, and decoding went on past the stream's end`);
-  if (inflater?.unknownBytes) r.log.push(`uzlib: ${inflater.unknownBytes} output bytes came from dictionary positions never written (RAM contents)`);
+  if (stackBytes) r.log.push(`uzlib: ${count(stackBytes, 'byte')} of the first sector came from copy_raw's uninitialised stack buffer (unknown on a device; 0 here)`);
+  if (inflater?.unknownBytes) r.log.push(`uzlib: ${inflater.unknownBytes} output bytes came from dictionary positions never written (eboot never clears its RAM: unknown on a device; 0 here)`);
   return 0;
 }
 
