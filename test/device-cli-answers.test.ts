@@ -89,6 +89,7 @@ describe('inflation is bounded by the flash', () => {
     const i = await runCli(['inspect', 'bomb.bin.gz', '--json'], { cwd: dir });
     expect(i.exitCode, i.stderr).toBe(0);
     expect(json(i.stdout).gzip.inflateProblem).toMatch(/inflates to more than 16 MiB, more than any ESP8266 flash holds/);
+    expect(json(i.stdout).kind).toBe('gzip that cannot be inflated');
     const e = await emulate(['bomb.bin.gz', '--core', '3.1.2']);
     expect(e.exitCode).toBe(3);
     expect(e.stderr).not.toMatch(/RangeError|at .*\.js:/);

@@ -239,7 +239,8 @@ export function runInspect(opts: InspectOptions, io: Io): number {
   const kind = file.length === 0
     ? 'empty: a device refuses it (Update.begin(0) fails with error 5, Bad Size Given)'
     : command === 'fs' ? `filesystem image${gzip ? ' (gzip-compressed)' : ''}`
-    : gzip ? 'gzip-compressed ESP8266 image' : image.app || image.boot ? 'ESP8266 image' : 'not an ESP8266 image';
+    : gzip ? (inflated?.problem ? 'gzip that cannot be inflated' : image.app || image.boot ? 'gzip-compressed ESP8266 image' : 'gzip of something that is not an ESP8266 image')
+    : image.app || image.boot ? 'ESP8266 image' : 'not an ESP8266 image';
   const report = {
     file: resolveFrom(io, opts.file),
     size: file.length,
