@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, test } from 'vitest';
-import { makeImage } from '../src/image/image.js';
+import { makeImage, makeRunningImage } from '../src/image/image.js';
 import { gzWithLengthMod4, image, signWith } from './device-helpers.js';
 import { runCli, tempDir, VECTORS } from './helpers.js';
 
@@ -23,6 +23,8 @@ const files: Record<string, Uint8Array> = {
   // 20 MiB of zeros: more than any flash; ISIZE (mod 2^32) says so too
   'bomb.bin.gz': gzipSync(Buffer.alloc(20 * 1024 * 1024)),
   'fs.bin': fs,
+  // an app image with a single segment
+  'one-segment.bin': makeRunningImage({ flashMode: 'dio', flashSize: '4M' }),
   'fs.bin.signed': signWith(fs),
   'ec.pub': Buffer.from(''),
 };
@@ -174,11 +176,13 @@ describe('diagnoses come from the stage that failed, for that core', () => {
       emulate(['one.bin', '--core', '3.1.2', '--chunk', '1']),
       runCli(['inspect', 'one.bin', '--pubkey', PUB], { cwd: dir }),
       runCli(['inspect', 'fw.bin.signed', '--pubkey', PUB], { cwd: dir }),
+      runCli(['inspect', 'one-segment.bin'], { cwd: dir }),
     ]);
     for (const r of outs) {
       expect(r.stderr).not.toMatch(/undefined|null|NaN|\b1 (bytes|segments|chunks|sectors)\b|on after/);
     }
     expect(outs[3]!.stderr).toMatch(/verifies on cores after 3.1.2 \(3.2.0-dev\)/);
+    expect(outs[4]!.stderr).toMatch(/app @0x1000: .*, 1 segment, ends at/);
   });
 });
 
