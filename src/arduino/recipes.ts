@@ -48,6 +48,16 @@ export const POSTBUILD_ARGS =
   'postbuild --sketch-dir "{build.source.path}" --build-dir "{build.path}" --project-name "{build.project_name}" --core-version "{version}" ' +
   '--flash-size "{build.flash_size}" --flash-mode "{build.flash_mode}" --fs-start "{build.spiffs_start}" --fs-end "{build.spiffs_end}"';
 
+/**
+ * Network uploads (IDE 1.8, IDE 2 and `arduino-cli upload --protocol network`, which turns this
+ * legacy key into its pluggable network tool): the same key and placeholders in every core's
+ * platform.txt from 2.5.0 to 3.1.2 and HEAD (`{serial.port}`, `{network.port}`, espota's
+ * `"--auth={network.password}"`). Ours takes the build folder, not the .bin, so the manifest picks
+ * the artifact postbuild proved.
+ */
+export const NETWORK_KEY = 'tools.esptool.upload.network_pattern';
+export const UPLOAD_ARGS = 'upload --host "{serial.port}" --port "{network.port}" "--auth={network.password}" --build-dir "{build.path}" --project-name "{build.project_name}"';
+
 /** Property lines, in order. 2.5.0 also disabled signing on Windows through `.windows` keys. */
 export function recipeLines(core: CoreFacts, launcher: Launcher): Array<[string, string]> {
   const run = command(launcher);
@@ -55,6 +65,7 @@ export function recipeLines(core: CoreFacts, launcher: Launcher): Array<[string,
   const lines: Array<[string, string]> = [
     [header, `${run} ${PREBUILD_ARGS}`],
     [SIGN_KEY, `${run} ${POSTBUILD_ARGS}`],
+    [NETWORK_KEY, `${run} ${UPLOAD_ARGS}`],
   ];
   for (const [key, value] of [...lines]) {
     if (core.properties.has(`${key}.windows`)) lines.push([`${key}.windows`, value]);
@@ -68,7 +79,7 @@ export const END_MARKER = '# <<< esp8266-sign <<<';
 
 export function renderBlock(core: CoreFacts, launcher: Launcher): string {
   const body = recipeLines(core, launcher).map(([k, v]) => `${k}=${v}`);
-  return [BEGIN_MARKER, `# esp8266 core ${core.version}: header from the public key before compiling, signing + device check after objcopy`, ...body, END_MARKER].join('\n') + '\n';
+  return [BEGIN_MARKER, `# esp8266 core ${core.version}: header from the public key before compiling, signing + device check after objcopy, network uploads of the proven artifact`, ...body, END_MARKER].join('\n') + '\n';
 }
 
 /** Splits a platform.local.txt into what is ours and everything else (kept as it is). */

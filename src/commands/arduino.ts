@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
 import { resolveFrom, writeFileAtomic, type Io } from '../io.js';
 import { findCores, type InstalledCore } from '../arduino/discover.js';
-import { headerKey, mergeBlock, removeBlock, renderBlock, SIGN_KEY, splitOurBlock, type Launcher } from '../arduino/recipes.js';
+import { headerKey, mergeBlock, NETWORK_KEY, removeBlock, renderBlock, SIGN_KEY, splitOurBlock, type Launcher } from '../arduino/recipes.js';
 import { printJson } from '../report.js';
 import { chooseEmbeddedKey } from '../header-gen/header.js';
 import { samePublicKey } from '../keys/check.js';
@@ -90,7 +90,9 @@ export function runDoctor(opts: ArduinoOptions, io: Io, launcher: Launcher = thi
       if (!ours) problems.push(`core ${core.version} (${core.dir}): esp8266-sign is not installed. Fix: esp8266-sign install --core-dir "${core.dir}"`);
       else if (!current) problems.push(`core ${core.version}: the installed block is outdated (tool moved or core changed). Fix: esp8266-sign install --core-dir "${core.dir}"`);
       if (missing.length) problems.push(`core ${core.version}: its platform.txt has no ${missing.join(', ')}; the override may not apply as expected.`);
-      return { version: core.version, dir: core.dir, installed: ours !== null, current, overriddenKeysPresent: missing.length === 0 };
+      // network uploads go through `esp8266-sign upload` only when our block carries the pattern
+      const networkUpload = ours !== null && ours.includes(`\n${NETWORK_KEY}=`) ? 'esp8266-sign upload' : 'espota.py';
+      return { version: core.version, dir: core.dir, installed: ours !== null, current, overriddenKeysPresent: missing.length === 0, networkUpload };
     });
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
@@ -102,7 +104,7 @@ export function runDoctor(opts: ArduinoOptions, io: Io, launcher: Launcher = thi
   if (opts.json) printJson(io.stdout, report);
   else {
     io.stderr(`Node ${process.versions.node}\n`);
-    for (const c of coreReports as Array<{ version: string; dir: string; installed: boolean; current: boolean }>) io.stderr(`core ${c.version} at ${c.dir}: ${c.installed ? (c.current ? 'installed, current' : 'installed, OUTDATED') : 'not installed'}\n`);
+    for (const c of coreReports as Array<{ version: string; dir: string; installed: boolean; current: boolean; networkUpload: string }>) io.stderr(`core ${c.version} at ${c.dir}: ${c.installed ? (c.current ? 'installed, current' : 'installed, OUTDATED') : 'not installed'}; network uploads: ${c.networkUpload}\n`);
     if (sketch) io.stderr(`sketch: ${JSON.stringify(sketch)}\n`);
     for (const p of problems) io.stderr(`problem: ${p}\n`);
     if (!problems.length) io.stderr('No problems found.\n');
