@@ -64,6 +64,15 @@ describe('tools.esptool.upload.network_pattern', () => {
   });
 });
 
+test('a device without a password: the IDE passes "--auth=" empty, and the upload goes ahead', async () => {
+  const b = buildDir();
+  const d = new ArduinoOtaDevice({ key: PUB2048, runningSketchSize: 120_000 });
+  await d.start();
+  devices.push(d);
+  const r = await runCli(['upload', '--host', '127.0.0.1', '--port', String(d.port), '--auth=', '--build-dir', b.dir, '--project-name', b.project, '--host-ip', '127.0.0.1', '--host-port', '0', '--timeout', '2']);
+  expect(r.exitCode, r.stderr).toBe(0);
+});
+
 describe('install, uninstall and doctor', () => {
   test('install writes the network line, doctor shows it, uninstall removes it', () => {
     const home = tempDir();

@@ -123,6 +123,15 @@ describe('the session, state by state', () => {
     expect(finished(silent.step({ type: 'timeout' }))).toEqual({ kind: 'no-result', phase: 'verify', closed: false, retry: false });
   });
 
+  test('a peer that sends more byte counts than the file has bytes is cut off, not waited on forever', () => {
+    const s = new HostSession({ ...params, password: null, size: 10 });
+    s.step({ type: 'start' });
+    s.step({ type: 'udp', data: b('OK') });
+    s.step({ type: 'connected' });
+    expect(finished(s.step({ type: 'tcp-data', data: b('123456') }))).toBeUndefined();
+    expect(finished(s.step({ type: 'tcp-data', data: b('12345') }))).toMatchObject({ kind: 'garbled', text: 'more byte counts than bytes sent' });
+  });
+
   test('--timeout S: every answer S, the result 6 × S', () => {
     expect(timeoutsFor(10)).toEqual({ inviteReply: 10_000, authReply: 10_000, connectBack: 10_000, transferStall: 10_000, verifyResult: 60_000 });
   });

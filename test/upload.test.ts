@@ -201,6 +201,34 @@ describe('network failures are retried, with a clear end', () => {
   });
 });
 
+describe('hostile peers', () => {
+  test.runIf(process.platform === 'linux')('a connection from another address is hung up on; the device\'s own goes through', async () => {
+    const b = buildDir();
+    const d = await deviceWith({ faults: { intruder: true } });
+    const r = await upload(d, fromBuild(b));
+    expect(r.exitCode, r.stderr + d.log.join('\n')).toBe(0);
+    expect(d.log).toContain('intruder: hung up on');
+    expect(d.flashHead(b.bin.length).equals(b.bin)).toBe(true);
+  });
+
+  test('something else answering on the port: named as not ArduinoOTA, quoted safely, exit 1', async () => {
+    const { createSocket } = await import('node:dgram');
+    const peer = createSocket('udp4');
+    peer.on('message', (_m, rinfo) => peer.send(`HELLO\x1b[31m${'x'.repeat(400)}`, rinfo.port, rinfo.address));
+    const port = await new Promise<number>((r) => peer.bind(0, '127.0.0.1', () => r(peer.address().port)));
+    try {
+      const b = buildDir();
+      const r = await runCli(['upload', '--host', '127.0.0.1', '--port', String(port), '--host-ip', '127.0.0.1', '--host-port', '0', '--timeout', '2', ...fromBuild(b)]);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toContain('invite: an answer that is not the ArduinoOTA protocol: "HELLO?[31mxxx');
+      expect(r.stderr).not.toContain('\x1b');
+      expect(r.stderr.length).toBeLessThan(1000);
+    } finally {
+      peer.close();
+    }
+  });
+});
+
 describe('refused before sending', () => {
   test('a stale manifest (the .bin was rebuilt without postbuild) is refused, nothing sent', async () => {
     const b = buildDir();

@@ -170,6 +170,7 @@ export async function runUpload(o: UploadOptions, io: Io): Promise<number> {
   const password = readPassword(o, io);
   const device = await resolveDevice(o.host!, o.port ?? DEFAULT_DEVICE_PORT);
   if (device.family === 6) io.stderr('esp8266-sign: warning: ArduinoOTA on the ESP8266 listens for IPv4 invitations only (its UDP socket is bound to IP_ADDR_ANY, the IPv4 wildcard, on every core); use the device\'s IPv4 address unless it runs another OTA responder.\n');
+  if (o.hostIp && isIP(o.hostIp) !== device.family) throw new UsageError(`--host-ip ${o.hostIp} is an IPv${isIP(o.hostIp) || '?'} address but the device ${o.host} is reached over IPv${device.family}: give this computer's address of the same kind.`);
   const hostIp = o.hostIp ?? (device.family === 6 ? '::' : '0.0.0.0');
   const listener = await listen(hostIp, o.hostPort ?? DEFAULT_HOST_PORT);
   const facts: UploadFacts = { host: o.host!, port: device.port, hostPort: listener.port, size: file.length, fingerprint: signedWith(chosen, o, io), layout: layoutFacts };

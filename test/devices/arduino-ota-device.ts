@@ -34,6 +34,8 @@ export interface OtaDeviceOptions {
     dropAfterBytes?: number;
     /** Closes the connection after the transfer without OK or ERROR. */
     closeWithoutResult?: boolean;
+    /** Before dialling back, another host (127.0.0.2) connects to the host port and sends "OK". */
+    intruder?: boolean;
   };
 }
 
@@ -193,7 +195,7 @@ export class ArduinoOtaDevice {
     this.sessions++;
     const session = this.sessions;
     const delay = this.o.delayMs ?? 5;
-    setTimeout(() => {
+    const dial = () => {
       const sock = connect({ host: this.peer!.address, port: this.hostPort });
       this.sockets.add(sock);
       sock.setNoDelay(true);
@@ -226,7 +228,18 @@ export class ArduinoOtaDevice {
         }
         this.state = 'IDLE';
       });
-    }, delay);
+    };
+    if (!this.o.faults?.intruder) {
+      setTimeout(dial, delay);
+      return;
+    }
+    const intruder = connect({ host: this.peer!.address, port: this.hostPort, localAddress: '127.0.0.2' });
+    intruder.on('error', () => undefined);
+    intruder.on('connect', () => intruder.write('OK'));
+    intruder.on('close', () => {
+      this.log.push('intruder: hung up on');
+      setTimeout(dial, delay);
+    });
   }
 
   private finish(updater: Updater, sock: Socket): void {

@@ -118,6 +118,9 @@ export class HostSession {
       case 'tcp-data': {
         const result = this.reader.feed(e.data);
         if (result) return this.result(result, phase);
+        // every count stands for at least one byte received: a peer that sends more digits than
+        // the file has bytes is not counting, and must not hold the connection open forever
+        if (this.reader.ackDigits > this.p.size) return this.finish({ kind: 'garbled', phase, text: 'more byte counts than bytes sent', retry: false });
         // a count means the device is still reading: the stall clock starts again
         return [{ type: 'arm', timer: this.state === 'TRANSFER' ? 'transferStall' : 'verifyResult' }];
       }
