@@ -1,11 +1,13 @@
 /** `upload` through the built CLI against the ArduinoOTA test device on loopback. */
 import { createServer, type Server } from 'node:net';
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { KEY1024, PUB1024, PUB2048 } from './device-helpers.js';
-import { runCli, tempDir } from './helpers.js';
+import { runCli, tempDir, VECTORS } from './helpers.js';
+import { parseHeader } from '../src/header-gen/header.js';
+import { makeImage } from '../src/image/image.js';
 import { ArduinoOtaDevice, type OtaDeviceOptions } from './devices/arduino-ota-device.js';
 import { buildDir, type BuildDir } from './devices/build-dir.js';
 
@@ -201,6 +203,31 @@ describe('network failures are retried, with a clear end', () => {
   });
 });
 
+describe('after a real prebuild and postbuild', () => {
+  test.each([[[] as string[], '.bin.signed'], [['--compress'], '.bin.gz.signed']])('postbuild %j: upload sends the %s the manifest names, and the device boots the .bin', async (extra, suffix) => {
+    const root = tempDir();
+    const sketch = join(root, 'My Sketch');
+    const build = join(root, 'build');
+    mkdirSync(sketch);
+    mkdirSync(join(build, 'core'), { recursive: true });
+    writeFileSync(join(sketch, 'private.key'), readFileSync(join(VECTORS, 'keys', 'rsa2048.pkcs8.pem')), { mode: 0o600 });
+    writeFileSync(join(sketch, 'public.key'), PUB2048);
+    const pre = await runCli(['prebuild', '--sketch-dir', sketch, '--build-dir', build, '--core-version', '3.1.2']);
+    expect(pre.exitCode, pre.stderr).toBe(0);
+    const bin = makeImage({ size: 250_000, flashMode: 'dio', embed: parseHeader(readFileSync(join(build, 'core', 'Updater_Signing.h'), 'latin1'))!, label: 'upload after postbuild' });
+    writeFileSync(join(build, 'sketch.ino.bin'), bin);
+    const post = await runCli(['postbuild', '--sketch-dir', sketch, '--build-dir', build, '--project-name', 'sketch.ino', '--core-version', '3.1.2',
+      '--flash-size', '4M', '--flash-mode', 'dio', '--fs-start', '0x300000', '--fs-end', '0x3FA000', ...extra]);
+    expect(post.exitCode, post.stderr).toBe(0);
+    const d = await deviceWith({ layout: '4M1M', runningSketchSize: bin.length });
+    const r = await upload(d, ['--build-dir', build, '--project-name', 'sketch.ino']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`uploading ${join(build, 'sketch.ino' + suffix)}`);
+    expect(d.booted).toEqual({ ebootResult: 0, appLoads: true });
+    expect(d.flashHead(bin.length).equals(bin)).toBe(true);
+  });
+});
+
 describe('hostile peers', () => {
   test.runIf(process.platform === 'linux')('a connection from another address is hung up on; the device\'s own goes through', async () => {
     const b = buildDir();
@@ -238,8 +265,7 @@ describe('refused before sending', () => {
     writeFileSync(b.binPath, rebuilt);
     const r = await upload(d, fromBuild(b));
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain('changed after postbuild wrote Blink.ino.manifest.json');
-    expect(r.stderr).toContain('stale');
+    expect(r.stderr).toContain('Blink.ino.manifest.json is stale: Blink.ino.bin changed after postbuild');
     expect(d.invitations).toBe(0);
   });
 
@@ -282,14 +308,22 @@ describe('refused before sending', () => {
     }
   });
 
-  test('a missing build folder and a folder where the file belongs: exit 1, named', async () => {
+  test('a missing build folder, a folder or a FIFO where the file belongs: exit 1, named, nothing sent', async () => {
     const d = await deviceWith();
     const missing = await upload(d, ['--build-dir', join(tempDir(), 'no such build'), '--project-name', 'Blink.ino']);
     expect(missing.exitCode).toBe(1);
     expect(missing.stderr).toContain('Blink.ino.manifest.json does not exist');
     const folder = await upload(d, [tempDir()]);
     expect(folder.exitCode).toBe(1);
-    expect(folder.stderr).toContain('is a directory, not a file');
+    expect(folder.stderr).toContain('is a folder, not a file');
+    if (process.platform !== 'win32') {
+      const fifo = join(tempDir(), 'fifo.bin');
+      spawnSync('mkfifo', [fifo]);
+      const r = await upload(d, [fifo]);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toContain('is a FIFO (named pipe), not a regular file');
+    }
+    expect(d.invitations).toBe(0);
   });
 });
 
