@@ -2,7 +2,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { NETWORK_KEY, parseProperties, recipeLines, renderBlock } from '../src/arduino/recipes.js';
+import { NETWORK_KEY, networkLines, parseProperties, renderBlock } from '../src/arduino/recipes.js';
 import { runDoctor, runInstall, runUninstall } from '../src/commands/arduino.js';
 import { PUB2048 } from './device-helpers.js';
 import { captureIo, ROOT, runCli, tempDir } from './helpers.js';
@@ -29,7 +29,8 @@ afterEach(async () => {
 
 describe('tools.esptool.upload.network_pattern', () => {
   test.each(['2.5.2', '3.1.2'])('core %s: overridden with the same placeholders espota gets, the build folder instead of the .bin', (v) => {
-    const line = Object.fromEntries(recipeLines(core(v), LAUNCHER))[NETWORK_KEY]!;
+    expect(renderBlock(core(v), LAUNCHER)).toContain(`\n${NETWORK_KEY}=`);
+    const line = Object.fromEntries(networkLines(LAUNCHER))[NETWORK_KEY]!;
     expect(line.startsWith(`"${LAUNCHER.node}" "${LAUNCHER.cli}" upload `)).toBe(true);
     for (const placeholder of ['"{serial.port}"', '"{network.port}"', '"--auth={network.password}"', '"{build.path}"', '"{build.project_name}"']) expect(line).toContain(placeholder);
     const theirs = ESPOTA_LINE[v]!.match(/\{[a-z_.]+\}/g)!.filter((p) => !['{network_cmd}', '{runtime.platform.path}'].includes(p));
@@ -38,7 +39,7 @@ describe('tools.esptool.upload.network_pattern', () => {
 
   test('the reference platform.local.txt carries the same line for esp8266-sign on PATH', () => {
     const local = parseProperties(readFileSync(join(ROOT, 'platform.local.txt'), 'utf8'));
-    expect(local.get(NETWORK_KEY)).toBe(Object.fromEntries(recipeLines(core('3.1.2'), 'path'))[NETWORK_KEY]);
+    expect(local.get(NETWORK_KEY)).toBe(Object.fromEntries(networkLines('path'))[NETWORK_KEY]);
   });
 
   test('as the IDE expands it (address, port, password, build folder), it uploads the proven artifact', async () => {
@@ -46,7 +47,7 @@ describe('tools.esptool.upload.network_pattern', () => {
     const d = new ArduinoOtaDevice({ key: PUB2048, runningSketchSize: 120_000, password: 'ide secret' });
     await d.start();
     devices.push(d);
-    const pattern = Object.fromEntries(recipeLines(core('3.1.2'), 'path'))[NETWORK_KEY]!;
+    const pattern = Object.fromEntries(networkLines('path'))[NETWORK_KEY]!;
     const expanded = pattern
       .replaceAll('{serial.port}', '127.0.0.1')
       .replaceAll('{network.port}', String(d.port))

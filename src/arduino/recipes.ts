@@ -58,6 +58,11 @@ export const POSTBUILD_ARGS =
 export const NETWORK_KEY = 'tools.esptool.upload.network_pattern';
 export const UPLOAD_ARGS = 'upload --host "{serial.port}" --port "{network.port}" "--auth={network.password}" --build-dir "{build.path}" --project-name "{build.project_name}"';
 
+/** The network-upload line: not a build property, so apart from the build hooks (arduino-cli --build-property). */
+export function networkLines(launcher: Launcher): Array<[string, string]> {
+  return [[NETWORK_KEY, `${command(launcher)} ${UPLOAD_ARGS}`]];
+}
+
 /** Property lines, in order. 2.5.0 also disabled signing on Windows through `.windows` keys. */
 export function recipeLines(core: CoreFacts, launcher: Launcher): Array<[string, string]> {
   const run = command(launcher);
@@ -65,7 +70,6 @@ export function recipeLines(core: CoreFacts, launcher: Launcher): Array<[string,
   const lines: Array<[string, string]> = [
     [header, `${run} ${PREBUILD_ARGS}`],
     [SIGN_KEY, `${run} ${POSTBUILD_ARGS}`],
-    [NETWORK_KEY, `${run} ${UPLOAD_ARGS}`],
   ];
   for (const [key, value] of [...lines]) {
     if (core.properties.has(`${key}.windows`)) lines.push([`${key}.windows`, value]);
@@ -78,7 +82,7 @@ export const BEGIN_MARKER = '# >>> esp8266-sign: managed by "esp8266-sign instal
 export const END_MARKER = '# <<< esp8266-sign <<<';
 
 export function renderBlock(core: CoreFacts, launcher: Launcher): string {
-  const body = recipeLines(core, launcher).map(([k, v]) => `${k}=${v}`);
+  const body = [...recipeLines(core, launcher), ...networkLines(launcher)].map(([k, v]) => `${k}=${v}`);
   return [BEGIN_MARKER, `# esp8266 core ${core.version}: header from the public key before compiling, signing + device check after objcopy, network uploads of the proven artifact`, ...body, END_MARKER].join('\n') + '\n';
 }
 
