@@ -161,7 +161,9 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
       }, io);
     });
 
-  const port = (name: string, allowZero = false) => (value: string): number => {
+  const port = (name: string, fallback: number, allowZero = false) => (value: string): number => {
+    // an unexpanded `{network.port}` (no port from discovery): the default applies
+    if (/^\{[^}]*\}$/.test(value.trim())) return fallback;
     const n = Number(value);
     if (!/^\d+$/.test(value) || n > 65535 || (n === 0 && !allowZero)) throw new InvalidArgumentError(`${name} must be a port number (1–65535${allowZero ? ', or 0 for any free port' : ''}).`);
     return n;
@@ -172,9 +174,9 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     .description('ArduinoOTA network upload (espota\'s protocol) of the artifact postbuild proved, checked on the emulated device first (exit 3: refused before sending, 4: the device rejected it)')
     .argument('[file]', 'the file to send (default: the build manifest\'s choice, with --build-dir and --project-name)')
     .option('--host <address>', 'the device\'s IP address or name ({serial.port} in the IDE)')
-    .option('--port <n>', 'the device\'s ArduinoOTA port', port('--port'), 8266)
+    .option('--port <n>', 'the device\'s ArduinoOTA port', port('--port', 8266), 8266)
     .option('--host-ip <address>', 'this computer\'s address the device connects back to (default: all addresses)')
-    .option('--host-port <n>', 'the TCP port the device connects back to; allow it in the firewall (0: any free port)', port('--host-port', true), 8267)
+    .option('--host-port <n>', 'the TCP port the device connects back to; allow it in the firewall (0: any free port)', port('--host-port', 8267, true), 8267)
     .option('--build-dir <dir>', 'the build folder ({build.path}): upload the artifact its manifest names')
     .option('--project-name <name>', '{build.project_name}, e.g. Blink.ino')
     .option('--filesystem', 'FILE is a filesystem image (ArduinoOTA command U_FS)')

@@ -74,6 +74,22 @@ test('a device without a password: the IDE passes "--auth=" empty, and the uploa
   expect(r.exitCode, r.stderr).toBe(0);
 });
 
+test('placeholders the builder left unexpanded ({network.password}, {network.port}) count as not given', async () => {
+  const b = buildDir();
+  const d = new ArduinoOtaDevice({ key: PUB2048, runningSketchSize: 120_000 });
+  await d.start();
+  devices.push(d);
+  const r = await runCli(['upload', '--host', '127.0.0.1', '--port', String(d.port), '--auth={network.password}', '--build-dir', b.dir, '--project-name', b.project, '--host-ip', '127.0.0.1', '--host-port', '0', '--timeout', '2']);
+  expect(r.exitCode, r.stderr).toBe(0);
+  const secret = new ArduinoOtaDevice({ key: PUB2048, runningSketchSize: 120_000, password: 'p' });
+  await secret.start();
+  devices.push(secret);
+  const asks = await runCli(['upload', '--host', '127.0.0.1', '--port', String(secret.port), '--auth={network.password}', '--build-dir', b.dir, '--project-name', b.project, '--host-ip', '127.0.0.1', '--host-port', '0', '--timeout', '2']);
+  expect(asks.stderr).toContain('auth: the device asks for a password');
+  const noPort = await runCli(['upload', '--host', '127.0.0.1', '--port', '{network.port}', '--build-dir', b.dir, '--project-name', b.project, '--json', '--no-check', '--host-ip', '127.0.0.1', '--host-port', '0', '--timeout', '0.2', '--retries', '0']);
+  expect(JSON.parse(noPort.stdout).port).toBe(8266);
+});
+
 describe('install, uninstall and doctor', () => {
   test('install writes the network line, doctor shows it, uninstall removes it', () => {
     const home = tempDir();

@@ -74,7 +74,8 @@ function readPassword(o: UploadOptions, io: Io): string | null {
     if (first === '') throw new UserError(`password file ${o.passwordFile} is empty. Put the OTA password on its first line.`);
     return first;
   }
-  if (o.auth) return o.auth;
+  // IDE 1.8 leaves `{network.password}` unexpanded when the device does not ask for one
+  if (o.auth && !isPlaceholder(o.auth)) return o.auth;
   const env = io.env[PASSWORD_ENV];
   return env === undefined || env === '' ? null : env;
 }
@@ -141,6 +142,9 @@ async function listen(address: string, port: number): Promise<Listener> {
     throw new UserError(`cannot listen on ${address}:${port}: ${(err as Error).message}`);
   }
 }
+
+/** A builder passes a property it does not know as its literal `{name}`. */
+export const isPlaceholder = (v: string) => /^\{[^}]*\}$/.test(v.trim());
 
 const deviceSaidNo = (o: Outcome) => o.kind === 'auth-failed' || o.kind === 'begin-error' || o.kind === 'device-error';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -32,6 +32,10 @@ export interface Listener {
 export function openListener(address: string, port: number): Promise<Listener> {
   return new Promise((resolve, reject) => {
     const server = createServer();
+    // between attempts nobody is waiting for a connection: hang up on whoever dials in
+    server.on('connection', (sock) => {
+      if (server.listenerCount('connection') === 1) sock.destroy();
+    });
     server.once('error', reject);
     server.listen({ host: address, port, exclusive: true, ipv6Only: false }, () => {
       server.off('error', reject);
