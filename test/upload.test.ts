@@ -228,6 +228,33 @@ describe('after a real prebuild and postbuild', () => {
   });
 });
 
+describe('--core picks the artifact the manifest proved for that core', () => {
+  test('a --fleet 2.5.2 build: --core 2.5.2 sends .bin.legacy_sig to a 2.5.2 device, which boots it; an unknown core is refused', async () => {
+    const root = tempDir();
+    const sketch = join(root, 'Fleet');
+    const build = join(root, 'build');
+    mkdirSync(sketch);
+    mkdirSync(join(build, 'core'), { recursive: true });
+    writeFileSync(join(sketch, 'private.key'), readFileSync(join(VECTORS, 'keys', 'rsa2048.pkcs8.pem')), { mode: 0o600 });
+    writeFileSync(join(sketch, 'public.key'), PUB2048);
+    expect((await runCli(['prebuild', '--sketch-dir', sketch, '--build-dir', build, '--core-version', '3.1.2'])).exitCode).toBe(0);
+    const bin = makeImage({ size: 200_000, flashMode: 'dio', embed: parseHeader(readFileSync(join(build, 'core', 'Updater_Signing.h'), 'latin1'))!, label: 'fleet upload' });
+    writeFileSync(join(build, 'Fleet.ino.bin'), bin);
+    const post = await runCli(['postbuild', '--sketch-dir', sketch, '--build-dir', build, '--project-name', 'Fleet.ino', '--core-version', '3.1.2',
+      '--flash-size', '4M', '--flash-mode', 'dio', '--fs-start', '0x300000', '--fs-end', '0x3FA000', '--fleet', '2.5.2']);
+    expect(post.exitCode, post.stderr).toBe(0);
+    const d = await deviceWith({ core: '2.5.2', layout: '4M1M', runningSketchSize: bin.length });
+    const r = await upload(d, ['--build-dir', build, '--project-name', 'Fleet.ino', '--core', '2.5.2']);
+    expect(r.exitCode, r.stderr + d.log.join('\n')).toBe(0);
+    expect(r.stderr).toContain(`uploading ${join(build, 'Fleet.ino.bin.legacy_sig')}`);
+    expect(r.stderr).toContain('accepted by the emulated core 2.5.2 device');
+    expect(d.flashHead(bin.length).equals(bin)).toBe(true);
+    const unknown = await upload(d, ['--build-dir', build, '--project-name', 'Fleet.ino', '--core', '2.7.4']);
+    expect(unknown.exitCode).toBe(1);
+    expect(unknown.stderr).toContain('has no artifact proven for core 2.7.4');
+  });
+});
+
 describe('hostile peers', () => {
   test.runIf(process.platform === 'linux')('a connection from another address is hung up on; the device\'s own goes through', async () => {
     const b = buildDir();
