@@ -5,6 +5,7 @@ import { explainOutcome, type UploadFacts } from '../src/ota/espota/explain.js';
 import { HostSession, type SessionAction } from '../src/ota/espota/session.js';
 import { authAnswer, invitation, parseUdpReply, TcpReplyReader } from '../src/ota/espota/wire.js';
 import { timeoutsFor } from '../src/ota/espota/client.js';
+import { nextTry } from '../src/ota/espota/retry.js';
 import { makeProgress } from '../src/ota/progress.js';
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
@@ -134,6 +135,17 @@ describe('the session, state by state', () => {
 
   test('--timeout S: every answer S, the result 6 × S', () => {
     expect(timeoutsFor(10)).toEqual({ inviteReply: 10_000, authReply: 10_000, connectBack: 10_000, transferStall: 10_000, verifyResult: 60_000 });
+  });
+});
+
+describe('retries', () => {
+  test('network failures wait base, then twice as long, up to --retries; device replies and OK stop at once', () => {
+    const dropped = { kind: 'dropped', phase: 'transfer', retry: true } as const;
+    expect([1, 2, 3].map((n) => nextTry(dropped, n, 2, 1000))).toEqual([1000, 2000, null]);
+    expect(nextTry(dropped, 1, 0, 1000)).toBeNull();
+    expect(nextTry({ kind: 'auth-failed', phase: 'auth', retry: false }, 1, 2, 1000)).toBeNull();
+    expect(nextTry({ kind: 'device-error', phase: 'verify', code: 12, text: 'ERROR[12]: x', retry: false }, 1, 2, 1000)).toBeNull();
+    expect(nextTry({ kind: 'ok' }, 1, 2, 1000)).toBeNull();
   });
 });
 

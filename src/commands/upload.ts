@@ -19,6 +19,7 @@ import { printJson } from '../report.js';
 import { artifactFromBuild, artifactFromFile, type ChosenArtifact } from '../ota/artifact.js';
 import { openListener, runAttempt, timeoutsFor, type AttemptReport, type DeviceAddress, type Listener } from '../ota/espota/client.js';
 import { explainOutcome, type UploadFacts } from '../ota/espota/explain.js';
+import { nextTry } from '../ota/espota/retry.js';
 import type { Outcome } from '../ota/espota/session.js';
 import { md5Hex, OTA_COMMAND } from '../ota/espota/wire.js';
 import { portHolder } from '../ota/port-holder.js';
@@ -201,8 +202,8 @@ export async function runUpload(o: UploadOptions, io: Io): Promise<number> {
       });
       progress.end();
       attempts.push(report);
-      if (report.outcome.kind === 'ok' || !report.outcome.retry || attempt > retries) break;
-      const wait = (timeouts.inviteReply / 10) * 2 ** (attempt - 1);
+      const wait = nextTry(report.outcome, attempt, retries, timeouts.inviteReply / 10);
+      if (wait === null) break;
       io.stderr(`esp8266-sign: warning: ${explainOutcome(report.outcome, facts).what}; trying again in ${(wait / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${retries + 1})\n`);
       await sleep(wait);
     }
