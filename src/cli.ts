@@ -30,7 +30,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
  */
 export function reportError(io: Io, argv: readonly string[], message: string, exitCode: number): void {
   const text = message.trimEnd();
-  io.stderr(text.split('\n').map((l) => (l.startsWith('esp8266-sign:') ? l : `esp8266-sign: ${l}`)).join('\n') + '\n');
+  io.stderr(text.split('\n').filter((l) => l.trim() !== '').map((l) => (l.startsWith('esp8266-sign:') ? l : `esp8266-sign: ${l}`)).join('\n') + '\n');
   if (argv.includes('--json')) io.stdout(JSON.stringify({ error: { exitCode, message: text } }, null, 2) + '\n');
 }
 
@@ -45,5 +45,12 @@ function isNamedCommand(arg: string | undefined): boolean {
  * cheaper than starting the ES module loader); from the compiled modules, program.js.
  */
 function loadProgram(): Promise<typeof import('./program.js')> {
-  return typeof require === 'function' ? Promise.resolve(require('./program.cjs') as typeof import('./program.js')) : import('./program.js');
+  if (typeof require === 'function') {
+    try {
+      return Promise.resolve(require('./program.cjs') as typeof import('./program.js'));
+    } catch {
+      // not the bundle (tests run the modules as they are): load the module itself
+    }
+  }
+  return import('./program.js');
 }
