@@ -53,6 +53,14 @@ describe('wire', () => {
     expect(r.feed(b('\n'))).toEqual({ kind: 'device-error', code: 12, text: 'ERROR[12]: Signature verification failed' });
   });
 
+  test('a result line that never ends is cut at 256 characters, not collected forever', () => {
+    const r = new TcpReplyReader();
+    expect(r.feed(b('ERROR[1]: '))).toBeNull();
+    const res = r.feed(b('y'.repeat(300)));
+    expect(res).toMatchObject({ kind: 'device-error', code: 1 });
+    expect((res as { text: string }).text.length).toBeLessThanOrEqual(121);
+  });
+
   test('a connection that ends mid-result gives what arrived; one that ends in counts gives nothing', () => {
     const a = new TcpReplyReader();
     a.feed(b('4096ERROR[4]: Not Eno'));

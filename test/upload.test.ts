@@ -11,6 +11,7 @@ import { makeImage } from '../src/image/image.js';
 import { ArduinoOtaDevice, type OtaDeviceOptions } from './devices/arduino-ota-device.js';
 import { buildDir, type BuildDir } from './devices/build-dir.js';
 
+const python = spawnSync('python3', ['-c', '0']).status === 0;
 const devices: ArduinoOtaDevice[] = [];
 afterEach(async () => {
   for (const d of devices.splice(0)) await d.stop();
@@ -85,6 +86,22 @@ describe('a 3.1.2 device with signing takes the artifact postbuild proved', () =
     expect(r.stderr).toContain(`is the unsigned image of a build that proved ${b.signedPath}`);
     expect(d.invitations).toBe(0);
   });
+});
+
+const pty = python && process.platform !== 'win32';
+if (!pty) console.log('upload.test.ts: the terminal progress-bar test is not run: it needs python3 (pty module) on a POSIX system');
+test.runIf(pty)('on a terminal: one bar redrawn in place, with percentage, rate and time left', async () => {
+  const b = buildDir({ size: 300_000 });
+  const d = await deviceWith({ runningSketchSize: 300_000 });
+  const { CLI } = await import('./helpers.js');
+  const script = 'import os, pty, sys\nout = b""\ndef read(fd):\n    global out\n    data = os.read(fd, 65536)\n    out += data\n    return data\nstatus = pty.spawn(sys.argv[1:], read)\nsys.stdout.buffer.write(out)\nsys.exit(os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else 0)\n';
+  const { execa } = await import('execa');
+  const r = await execa('python3', ['-c', script, process.execPath, CLI, 'upload', ...net(d), ...fromBuild(b)], { reject: false, timeout: 30_000 });
+  expect(r.exitCode, String(r.stdout)).toBe(0);
+  const out = String(r.stdout);
+  expect(out).toMatch(/\r\[#{30}\] 100% {2}\d+ KiB\/s {2}0:00 left/);
+  expect(out).not.toMatch(/uploading \d+% \(/);
+  expect(out).toContain('upload OK');
 });
 
 describe('passwords', () => {
@@ -304,6 +321,9 @@ describe('refused before sending', () => {
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toContain('refused before sending: the emulated core 3.1.2 device would not boot');
     expect(r.stderr).toMatch(/cause: .+\n {2}fix: {3}.+/);
+    const j = await upload(d, [...fromBuild(b), '--json']);
+    expect(j.exitCode).toBe(3);
+    expect(JSON.parse(j.stdout)).toMatchObject({ result: 'refused', attempts: [], check: { core: '3.1.2', passed: false, stage: 'end' } });
     expect(d.invitations).toBe(0);
   });
 
@@ -390,7 +410,6 @@ describe('filesystem and IPv6', () => {
 });
 
 const espota = process.env.ESPOTA_PY;
-const python = spawnSync('python3', ['-c', '0']).status === 0;
 const espotaNote = !espota ? 'ESPOTA_PY is not set' : !existsSync(espota) ? `ESPOTA_PY=${espota} does not exist` : !python ? 'python3 is not available' : null;
 if (espotaNote) console.log(`upload.test.ts: the real espota.py test is not run: ${espotaNote} (README: upload, "testing against espota.py")`);
 describe.runIf(!espotaNote)('the test device speaks the real protocol', () => {
