@@ -163,7 +163,8 @@ export async function runUpload(o: UploadOptions, io: Io): Promise<number> {
   if (o.check !== false) {
     const d = precheckDevice(chosen, o, io);
     layoutFacts = { fsStart: d.layout.fsStart, runningSketchSize: d.runningSketchSize };
-    check = o.filesystem ? precheckFilesystem(file, d) : precheckFirmware(file, d, chosen.bin ?? undefined);
+    // the image the device must end up with comes from the file itself (its payload, inflated when gzip)
+    check = o.filesystem ? precheckFilesystem(file, d) : precheckFirmware(file, d);
     if (!check.passed) {
       const text = `refused before sending: the emulated core ${check.core} device would not ${o.filesystem ? 'take' : 'boot'} ${chosen.path} (stage ${check.stage}${check.error ? `, ${check.error}` : ''}).\n  cause: ${check.cause}\n  fix:   ${check.fix}\n  (--no-check sends it anyway)`;
       if (o.json) printJson(io.stdout, { command: 'upload', file: chosen.path, size: file.length, check, attempts: [], result: 'refused', exitCode: ExitCode.DEVICE_REJECTED });

@@ -14,8 +14,6 @@ export interface ChosenArtifact {
   bytes: Buffer;
   manifest: Manifest | null;
   buildDir: string | null;
-  /** The unsigned image the device should end up with (the build's .bin), when known. */
-  bin: Buffer | null;
 }
 
 /** `--build-dir D --project-name P`: the manifest's `upload`, or its target for another `--core`. */
@@ -29,7 +27,7 @@ export function artifactFromBuild(buildDir: string, project: string, core?: stri
     name = t.artifact;
   }
   if (!name) throw new UserError(`${project}${MANIFEST_SUFFIX} names no artifact to upload: no artifact of the build boots on its own core.`, 3);
-  return { path: join(buildDir, name), bytes: readArtifact(buildDir, m, name), manifest: m, buildDir, bin: readArtifact(buildDir, m, m.input.name) };
+  return { path: join(buildDir, name), bytes: readArtifact(buildDir, m, name), manifest: m, buildDir };
 }
 
 /** The project and artifact names a manifest file claims, before the full check (null: not one). */
@@ -60,12 +58,12 @@ export function artifactFromFile(path: string): ChosenArtifact {
     if (!claim) continue;
     if (claim.names.includes(name)) {
       const m = readManifest(dir, claim.project);
-      return { path, bytes: readArtifact(dir, m, name), manifest: m, buildDir: dir, bin: readArtifact(dir, m, m.input.name) };
+      return { path, bytes: readArtifact(dir, m, name), manifest: m, buildDir: dir };
     }
     // espota would swap in `<file>.signed` unasked; we say which file the build proved instead
     if (claim.input === name && claim.upload && claim.upload !== name) {
       throw new UserError(`${path} is the unsigned image of a build that proved ${join(dir, claim.upload)} for upload. Upload that file, or use --build-dir "${dir}" --project-name "${claim.project}".`);
     }
   }
-  return { path, bytes, manifest: null, buildDir: null, bin: null };
+  return { path, bytes, manifest: null, buildDir: null };
 }
