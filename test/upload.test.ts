@@ -320,7 +320,7 @@ describe('refused before sending', () => {
     const r = await upload(d, fromBuild(b));
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toContain('refused before sending: the emulated core 3.1.2 device would not boot');
-    expect(r.stderr).toMatch(/cause: .+\n {2}fix: {3}.+/);
+    expect(r.stderr).toMatch(/\nesp8266-sign: {3}cause: .+\nesp8266-sign: {3}fix: {3}.+/);
     const j = await upload(d, [...fromBuild(b), '--json']);
     expect(j.exitCode).toBe(3);
     expect(JSON.parse(j.stdout)).toMatchObject({ result: 'refused', attempts: [], check: { core: '3.1.2', passed: false, stage: 'end' } });

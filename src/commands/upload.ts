@@ -150,6 +150,9 @@ export const isPlaceholder = (v: string) => /^\{[^}]*\}$/.test(v.trim());
 const deviceSaidNo = (o: Outcome) => o.kind === 'auth-failed' || o.kind === 'begin-error' || o.kind === 'device-error';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Every line behind the tool's name, as all commands report (README "Commands"). */
+const tell = (io: Io, text: string) => io.stderr(text.split('\n').map((l) => `esp8266-sign: ${l}`).join('\n') + '\n');
+
 export async function runUpload(o: UploadOptions, io: Io): Promise<number> {
   validate(o);
   const chosen = o.buildDir ? artifactFromBuild(resolveFrom(io, o.buildDir), o.projectName!, o.core) : artifactFromFile(resolveFrom(io, o.file!));
@@ -168,7 +171,7 @@ export async function runUpload(o: UploadOptions, io: Io): Promise<number> {
     if (!check.passed) {
       const text = `refused before sending: the emulated core ${check.core} device would not ${o.filesystem ? 'take' : 'boot'} ${chosen.path} (stage ${check.stage}${check.error ? `, ${check.error}` : ''}).\n  cause: ${check.cause}\n  fix:   ${check.fix}\n  (--no-check sends it anyway)`;
       if (o.json) printJson(io.stdout, { command: 'upload', file: chosen.path, size: file.length, check, attempts: [], result: 'refused', exitCode: ExitCode.DEVICE_REJECTED });
-      io.stderr(`esp8266-sign: ${text}\n`);
+      tell(io, text);
       return ExitCode.DEVICE_REJECTED;
     }
   }
@@ -224,8 +227,8 @@ export async function runUpload(o: UploadOptions, io: Io): Promise<number> {
       explanation: outcome.kind === 'ok' ? null : why, seconds: Number(seconds), exitCode,
     });
   }
-  if (outcome.kind === 'ok') io.stderr(`esp8266-sign: upload OK in ${seconds} s: ${why.what}.\n`);
-  else io.stderr(`esp8266-sign: upload failed at ${why.what}${attempts.length > 1 ? ` (after ${attempts.length} attempts)` : ''}.\n  cause: ${why.cause}\n  fix:   ${why.fix}\n`);
+  if (outcome.kind === 'ok') tell(io, `upload OK in ${seconds} s: ${why.what}.`);
+  else tell(io, `upload failed at ${why.what}${attempts.length > 1 ? ` (after ${attempts.length} attempts)` : ''}.\n  cause: ${why.cause}\n  fix:   ${why.fix}`);
   return exitCode;
 }
 
