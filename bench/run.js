@@ -101,5 +101,7 @@ for (const n of nodes()) {
 }
 await extraSections({ root, work, signingPy: pyNote ? null : signingPy, python, median });
 await postbuildSection({ root, work, signingPy: pyNote ? null : signingPy, python, median, cli, rounds, nodes: nodes() });
+await (await import('./upload.js')).uploadSection({ root, median, python });
+console.log((await import('./replay.js')).replaySection().join('\n'));
 await executableSection({ root, work, median, cli, rounds });
 rmSync(work, { recursive: true, force: true });
