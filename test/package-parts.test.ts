@@ -107,7 +107,7 @@ describe('launcher forms', () => {
     runInstall({ coreDir: core }, io, { executable: '/old/esp8266-sign' });
     const moved = captureIo(home, { HOME: home });
     expect(runDoctor({ coreDir: core }, moved, { node: '/a/node', cli: '/a/cli.js' })).toBe(1);
-    expect(moved.err).toMatch(/installed, OUTDATED, starts the executable \/old\/esp8266-sign/);
+    expect(moved.err).toMatch(/installed, OUTDATED; network uploads: esp8266-sign upload; starts the executable \/old\/esp8266-sign/);
     expect(moved.err).toMatch(/it starts the executable \/old\/esp8266-sign; this is \/a\/cli\.js run by \/a\/node/);
   });
 

@@ -151,7 +151,7 @@ export function runDoctor(opts: ArduinoOptions, io: Io, launcher: Launcher = thi
       }
       // network uploads go through `esp8266-sign upload` only when our block carries the pattern
       const networkUpload = ours !== null && ours.includes(`\n${NETWORK_KEY}=`) ? 'esp8266-sign upload' : 'espota.py';
-      lines.push(`core ${core.version} at ${core.dir}: ${ours ? `${current ? 'esp8266-sign installed, current' : 'esp8266-sign installed, OUTDATED'}${starts ? `, starts ${starts}` : ''}` : 'esp8266-sign not installed'}; network uploads: ${networkUpload}`);
+      lines.push(`core ${core.version} at ${core.dir}: ${ours ? (current ? 'esp8266-sign installed, current' : 'esp8266-sign installed, OUTDATED') : 'esp8266-sign not installed'}; network uploads: ${networkUpload}${starts ? `; starts ${starts}` : ''}`);
       return { version: core.version, dir: core.dir, installed: ours !== null, current, starts, overriddenKeysPresent: missing.length === 0, networkUpload };
     });
   } catch (err) {
