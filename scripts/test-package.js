@@ -1,8 +1,8 @@
 // npm run test:package (after npm run package): the release tests, the arduino-builder build with
 // the unpacked tool package, and then the CLI suites that prove the executable byte for byte —
-// the golden vectors first — run against this machine's single executable with no node on PATH.
+// the golden vectors among them — run against this machine's single executable with no node on PATH.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { hostTarget } from './release/node-binaries.js';
@@ -20,4 +20,9 @@ const vitest = join(dirname(createRequire(import.meta.url).resolve('vitest/packa
 const run = (files, env) => execFileSync(process.execPath, [vitest, 'run', ...files], { stdio: 'inherit', env: { ...process.env, ...env } });
 
 run(['test/package-release.test.ts', 'test/package-npm.test.ts', 'test/arduino-builder.test.ts'], { ESP8266_SIGN_RELEASE_TESTS: '1', ESP8266_SIGN_ARCHIVE: archive });
-run(['test/vectors.test.ts', 'test/header-keygen.test.ts', 'test/sign-inputs.test.ts', 'test/pipeline.test.ts', 'test/device-cli.test.ts'], { ESP8266_SIGN_EXECUTABLE: executable });
+// every suite that runs the CLI through runCli (the golden vectors among them), but the ones above
+const cliSuites = readdirSync('test')
+  .filter((f) => f.endsWith('.test.ts') && !f.startsWith('package-') && f !== 'arduino-builder.test.ts')
+  .map((f) => `test/${f}`)
+  .filter((f) => readFileSync(f, 'utf8').includes('runCli('));
+run(cliSuites, { ESP8266_SIGN_EXECUTABLE: executable });
