@@ -24,7 +24,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   }
 }
 
-const COMMANDS = new Set(['header', 'sign', 'keygen', 'verify', 'emulate', 'inspect', 'prebuild', 'postbuild', 'install', 'uninstall', 'doctor', 'help']);
+const COMMANDS = new Set(['header', 'sign', 'keygen', 'verify', 'emulate', 'inspect', 'prebuild', 'postbuild', 'install', 'uninstall', 'doctor', 'publish', 'serve', 'help']);
 
 function isNamedCommand(arg: string | undefined): boolean {
   return arg !== undefined && COMMANDS.has(arg);

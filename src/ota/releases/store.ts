@@ -1,0 +1,121 @@
+/**
+ * The release folder: `RELEASES/<channel>/<version>/` holds `release.json` and the artifacts it
+ * lists. publish builds a release in a dot-folder and renames it into place, so a folder under a
+ * channel is complete or absent; names starting with "." are never read. A release is checked once
+ * when first seen (every file's size, SHA-256 and MD5 against the manifest) and then trusted,
+ * since published releases are never changed in place.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { errnoCode, UserError } from '../../errors.js';
+import { RELEASE_FILE, validateRelease, type ReleaseManifest } from './release.js';
+
+export interface StoredRelease {
+  /** `<channel>/<version>`, as logged. */
+  id: string;
+  dir: string;
+  manifest: ReleaseManifest;
+}
+
+const MAX_MANIFEST_BYTES = 1 << 20;
+
+/** A release folder checked against its manifest, or the reason it cannot be served. */
+export function loadRelease(dir: string, channel: string, version: string): StoredRelease | string {
+  const manifestPath = join(dir, RELEASE_FILE);
+  let text: string;
+  try {
+    if (statSync(manifestPath).size > MAX_MANIFEST_BYTES) return `${manifestPath} is larger than 1 MiB`;
+    text = readFileSync(manifestPath, 'utf8');
+  } catch (err) {
+    return `${manifestPath} cannot be read (${errnoCode(err) ?? (err as Error).message})`;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return `${manifestPath} is not valid JSON`;
+  }
+  const manifest = validateRelease(parsed);
+  if (typeof manifest === 'string') return `${manifestPath} ${manifest}`;
+  if (manifest.channel !== channel || manifest.version !== version) {
+    return `${manifestPath} is release ${manifest.channel}/${manifest.version} but sits in ${channel}/${version}; move it back or publish again`;
+  }
+  for (const a of manifest.artifacts) {
+    const path = join(dir, a.name);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (err) {
+      return `${path} is listed in ${RELEASE_FILE} but cannot be read (${errnoCode(err) ?? (err as Error).message})`;
+    }
+    if (bytes.length !== a.size) return `${path} has ${bytes.length} bytes, ${RELEASE_FILE} says ${a.size}`;
+    if (createHash('sha256').update(bytes).digest('hex') !== a.sha256 || createHash('md5').update(bytes).digest('hex') !== a.md5) {
+      return `${path} is not the file ${RELEASE_FILE} describes (its hash differs); publish the release again`;
+    }
+  }
+  return { id: `${channel}/${version}`, dir, manifest };
+}
+
+function subfolders(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
+}
+
+/** Fails with a clear message when the release folder itself is missing or not a folder. */
+export function assertReleaseRoot(root: string): void {
+  let st;
+  try {
+    st = statSync(root);
+  } catch {
+    throw new UserError(`release folder ${root} does not exist. Create it with: esp8266-sign publish ... --to "${root}"`);
+  }
+  if (!st.isDirectory()) throw new UserError(`release folder ${root} is not a folder.`);
+}
+
+/**
+ * Every release under `root`. `known` keeps releases already checked (keyed by folder), and
+ * `problems` those that failed, with the manifest's mtime so a fixed one is looked at again.
+ */
+export class ReleaseStore {
+  private known = new Map<string, StoredRelease>();
+  private problems = new Map<string, { mtimeMs: number; reason: string }>();
+
+  constructor(readonly root: string, private readonly onProblem: (reason: string) => void = () => {}) {}
+
+  /** Reads the folder again: new releases are checked and added, removed ones dropped. */
+  scan(): StoredRelease[] {
+    const seen = new Set<string>();
+    for (const channel of subfolders(this.root)) {
+      let versions: string[];
+      try {
+        versions = subfolders(join(this.root, channel));
+      } catch {
+        continue; // removed while we looked
+      }
+      for (const version of versions) {
+        const dir = join(this.root, channel, version);
+        seen.add(dir);
+        if (this.known.has(dir)) continue;
+        const mtimeMs = statSync(join(dir, RELEASE_FILE), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+        if (this.problems.get(dir)?.mtimeMs === mtimeMs) continue;
+        const r = loadRelease(dir, channel, version);
+        if (typeof r === 'string') {
+          this.problems.set(dir, { mtimeMs, reason: r });
+          this.onProblem(`release ${channel}/${version} is not served: ${r}`);
+        } else {
+          this.problems.delete(dir);
+          this.known.set(dir, r);
+        }
+      }
+    }
+    for (const dir of [...this.known.keys()]) if (!seen.has(dir)) this.known.delete(dir);
+    return this.releases();
+  }
+
+  releases(): StoredRelease[] {
+    return [...this.known.values()];
+  }
+}
