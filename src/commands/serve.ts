@@ -6,7 +6,7 @@
 import { UsageError, UserError } from '../errors.js';
 import { readUserFile, resolveFrom, type Io } from '../io.js';
 import { DEFAULT_RULES, parseRules, type Rules } from '../ota/releases/rules.js';
-import { assertReleaseRoot, ReleaseStore } from '../ota/releases/store.js';
+import { assertReleaseRoot, HOLD_BYTES, ReleaseStore } from '../ota/releases/store.js';
 import { DEFAULT_TIMEOUTS, startServer, type AccessLog, type ServeTimeouts } from '../ota/http/server.js';
 
 export interface ServeOptions {
@@ -68,7 +68,7 @@ export async function runServe(opts: ServeOptions, io: Io, signals: NodeJS.Event
     drainMs: opts.drainTimeout ?? DEFAULT_TIMEOUTS.drainMs,
     rescanMs: opts.rescan ?? DEFAULT_TIMEOUTS.rescanMs,
   };
-  const store = new ReleaseStore(root, (p) => io.stderr(`esp8266-sign: warning: ${p}\n`));
+  const store = new ReleaseStore(root, (p) => io.stderr(`esp8266-sign: warning: ${p}\n`), HOLD_BYTES);
   const log = (e: AccessLog) => {
     if (opts.json) io.stdout(JSON.stringify(e) + '\n');
     io.stderr(formatAccess(e));

@@ -83,8 +83,8 @@ class Releases {
     return this.list;
   }
 
-  dirOf(d: Decision): string {
-    return this.byManifest.get(d.release!)!.dir;
+  of(d: Decision): StoredRelease {
+    return this.byManifest.get(d.release!)!;
   }
 }
 
@@ -221,6 +221,14 @@ function handle(req: IncomingMessage, res: ServerResponse, releases: Releases, o
     o.log(entry({ ...about, ms: ms() }));
     return;
   }
+  const stored = releases.of(d);
+  const held = stored.held.get(a.name);
+  if (held) {
+    // one buffer for every device: the socket writes from it, nothing is copied per request
+    res.on('close', () => o.log(entry({ ...about, ...(res.writableFinished ? {} : { reason: `${about.reason}; the device closed the connection early` }), bytes: res.writableFinished ? held.length : 0, ms: ms() })));
+    res.end(held);
+    return;
+  }
   let bytes = 0;
   let logged = false;
   const done = (reason: string | null) => {
@@ -228,7 +236,7 @@ function handle(req: IncomingMessage, res: ServerResponse, releases: Releases, o
     logged = true;
     o.log(entry({ ...about, ...(reason ? { reason: `${about.reason}; ${reason}` } : {}), bytes, ms: ms() }));
   };
-  const file = createReadStream(join(releases.dirOf(d), a.name), { start: 0, end: a.size - 1, highWaterMark: 16 * 1024 });
+  const file = createReadStream(join(stored.dir, a.name), { start: 0, end: a.size - 1, highWaterMark: 64 * 1024 });
   file.on('data', (chunk) => {
     bytes += chunk.length;
   });

@@ -3,7 +3,8 @@
  * lists. publish builds a release in a dot-folder and renames it into place, so a folder under a
  * channel is complete or absent; names starting with "." are never read. A release is checked once
  * when first seen (every file's size, SHA-256 and MD5 against the manifest) and then trusted,
- * since published releases are never changed in place.
+ * since published releases are never changed in place. The bytes read for that check are kept,
+ * once for all requests, while they fit HOLD_BYTES; beyond it serve streams files from disk.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -16,12 +17,16 @@ export interface StoredRelease {
   id: string;
   dir: string;
   manifest: ReleaseManifest;
+  /** Artifact bytes by name, as checked; sent without touching the disk again. */
+  held: Map<string, Buffer>;
 }
 
 const MAX_MANIFEST_BYTES = 1 << 20;
+/** Artifact bytes kept in memory across all releases (a few releases of 1 MiB images). */
+export const HOLD_BYTES = 32 * 1024 * 1024;
 
 /** A release folder checked against its manifest, or the reason it cannot be served. */
-export function loadRelease(dir: string, channel: string, version: string): StoredRelease | string {
+export function loadRelease(dir: string, channel: string, version: string, holdBudget = 0): StoredRelease | string {
   const manifestPath = join(dir, RELEASE_FILE);
   let text: string;
   try {
@@ -41,6 +46,8 @@ export function loadRelease(dir: string, channel: string, version: string): Stor
   if (manifest.channel !== channel || manifest.version !== version) {
     return `${manifestPath} is release ${manifest.channel}/${manifest.version} but sits in ${channel}/${version}; move it back or publish again`;
   }
+  const held = new Map<string, Buffer>();
+  let budget = holdBudget;
   for (const a of manifest.artifacts) {
     const path = join(dir, a.name);
     let bytes: Buffer;
@@ -53,8 +60,12 @@ export function loadRelease(dir: string, channel: string, version: string): Stor
     if (createHash('sha256').update(bytes).digest('hex') !== a.sha256 || createHash('md5').update(bytes).digest('hex') !== a.md5) {
       return `${path} is not the file ${RELEASE_FILE} describes (its hash differs); publish the release again`;
     }
+    if (bytes.length <= budget) {
+      held.set(a.name, bytes);
+      budget -= bytes.length;
+    }
   }
-  return { id: `${channel}/${version}`, dir, manifest };
+  return { id: `${channel}/${version}`, dir, manifest, held };
 }
 
 function subfolders(dir: string): string[] {
@@ -83,7 +94,7 @@ export class ReleaseStore {
   private known = new Map<string, StoredRelease>();
   private problems = new Map<string, { mtimeMs: number; reason: string }>();
 
-  constructor(readonly root: string, private readonly onProblem: (reason: string) => void = () => {}) {}
+  constructor(readonly root: string, private readonly onProblem: (reason: string) => void = () => {}, private readonly holdBytes = 0) {}
 
   /** Reads the folder again: new releases are checked and added, removed ones dropped. */
   scan(): StoredRelease[] {
@@ -101,7 +112,7 @@ export class ReleaseStore {
         if (this.known.has(dir)) continue;
         const mtimeMs = statSync(join(dir, RELEASE_FILE), { throwIfNoEntry: false })?.mtimeMs ?? 0;
         if (this.problems.get(dir)?.mtimeMs === mtimeMs) continue;
-        const r = loadRelease(dir, channel, version);
+        const r = loadRelease(dir, channel, version, this.holdBytes - this.heldBytes());
         if (typeof r === 'string') {
           this.problems.set(dir, { mtimeMs, reason: r });
           this.onProblem(`release ${channel}/${version} is not served: ${r}`);
@@ -113,6 +124,12 @@ export class ReleaseStore {
     }
     for (const dir of [...this.known.keys()]) if (!seen.has(dir)) this.known.delete(dir);
     return this.releases();
+  }
+
+  private heldBytes(): number {
+    let n = 0;
+    for (const r of this.known.values()) for (const b of r.held.values()) n += b.length;
+    return n;
   }
 
   releases(): StoredRelease[] {
