@@ -1,17 +1,18 @@
 /**
- * The HTTP shell around decide(): parses, streams and logs, nothing else. Every wait is bounded by
- * a named timeout (ServeTimeouts); bodies are streamed from the release folder with back-pressure,
- * so memory does not grow with the number of devices downloading.
+ * The network shell around decide(): reads one request head per connection (wire.ts), answers,
+ * streams and logs, nothing else. Every wait is bounded by a named timeout (ServeTimeouts); a body
+ * is one held buffer written to the socket or a file piped with back-pressure, so memory does not
+ * grow with the number of devices downloading.
  */
 import { createReadStream } from 'node:fs';
-import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { join } from 'node:path';
 import type { Rules } from '../releases/rules.js';
 import type { ReleaseStore, StoredRelease } from '../releases/store.js';
 import { decide, type Decision } from './decide.js';
 import { isRefusal, parseRequest, type DeviceRequest } from './request.js';
+import { isHead, parseHead, responseHead, type RequestHead } from './wire.js';
 
 export interface ServeTimeouts {
   /** The whole request head must arrive within this (slowloris); the device sends it at once. */
@@ -88,28 +89,53 @@ class Releases {
   }
 }
 
+/** What a connection may send after its request head before it is cut (the device sends nothing). */
+const MAX_TRAILING_BYTES = 64 * 1024;
+
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const releases = new Releases(o.store, o.timeouts.rescanMs);
   releases.current();
-  const httpOptions = {
-    maxHeaderSize: MAX_HEADER_BYTES,
-    headersTimeout: o.timeouts.headersMs,
-    requestTimeout: o.timeouts.headersMs + 1000,
-    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(o.timeouts.headersMs / 4))),
-    keepAliveTimeout: 1000,
+  /** Connections still sending their request head: nothing in flight, cut at shutdown. */
+  const waiting = new Set<Socket>();
+  const open = new Set<Socket>();
+  const onSocket = (socket: Socket) => {
+    waiting.add(socket);
+    open.add(socket);
+    socket.on('error', () => socket.destroy());
+    socket.setTimeout(o.timeouts.idleMs, () => socket.destroy());
+    const start = performance.now();
+    let buf: Buffer = Buffer.alloc(0);
+    const headTimer = setTimeout(() => {
+      socket.off('data', onData);
+      answer(socket, o, start, { remote: socket.remoteAddress ?? null }, 408, `the request head did not arrive within ${o.timeouts.headersMs} ms`, waiting);
+    }, o.timeouts.headersMs);
+    const onData = (chunk: Buffer) => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      const head = parseHead(buf, MAX_HEADER_BYTES);
+      if (head === null) return;
+      clearTimeout(headTimer);
+      socket.off('data', onData);
+      let trailing = 0;
+      socket.on('data', (c: Buffer) => {
+        trailing += c.length;
+        if (trailing > MAX_TRAILING_BYTES) socket.destroy();
+      });
+      if (!isHead(head)) return answer(socket, o, start, { remote: socket.remoteAddress ?? null }, head.status, head.reason, waiting);
+      waiting.delete(socket);
+      handle(socket, head, start, releases, o);
+    };
+    socket.on('data', onData);
+    socket.on('close', () => {
+      clearTimeout(headTimer);
+      waiting.delete(socket);
+      open.delete(socket);
+    });
   };
-  const handler = (req: IncomingMessage, res: ServerResponse) => handle(req, res, releases, o);
-  const server: Server = o.tls ? createHttpsServer({ ...httpOptions, cert: o.tls.cert, key: o.tls.key }, handler) : createHttpServer(httpOptions, handler);
-  server.maxHeadersCount = 64;
-  server.setTimeout(o.timeouts.idleMs, (socket: Socket) => socket.destroy());
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    if (err.code !== 'ECONNRESET' && socket.writable) {
-      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      o.log(entry({ remote: socket.remoteAddress ?? null, status, reason: `bad request: ${err.code ?? err.message}`, ms: 0 }));
-    }
-    socket.destroy();
-  });
+  const server: Server = o.tls
+    ? createTlsServer({ cert: o.tls.cert, key: o.tls.key, handshakeTimeout: o.timeouts.headersMs }, onSocket)
+    : createNetServer(onSocket);
+  // a peer that fails the TLS handshake never reaches onSocket
+  server.on('tlsClientError', (_err: Error, socket: Socket) => socket.destroy());
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -125,16 +151,34 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     port: address.port,
     close() {
       closing ??= new Promise<void>((resolve) => {
-        const cut = setTimeout(() => server.closeAllConnections(), o.timeouts.drainMs);
+        const cut = setTimeout(() => {
+          for (const s of open) s.destroy();
+        }, o.timeouts.drainMs);
         server.close(() => {
           clearTimeout(cut);
           resolve();
         });
-        server.closeIdleConnections();
+        for (const s of waiting) s.destroy();
       });
       return closing;
     },
   };
+}
+
+type Who = Partial<AccessLog> & { remote: string | null };
+
+/** A short answer without a body the device would install: a refusal, 304, or version mode. */
+function answer(socket: Socket, o: ServeOptions, start: number, who: Who, status: number, reason: string, waiting?: Set<Socket>, extra: Partial<AccessLog> = {}, headers: Record<string, string> = {}, head = false): void {
+  waiting?.delete(socket);
+  const body = status === 304 || head || status === 200 ? '' : `${reason}\n`;
+  const h = status === 304 || status === 200 ? headers : { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), ...(status === 405 ? { Allow: 'GET, HEAD' } : {}), ...headers };
+  if (socket.writable) socket.end(responseHead(status, h) + body, 'latin1');
+  else socket.destroy();
+  o.log(entry({ ...who, ...extra, status, reason, ms: elapsed(start) }));
+}
+
+function elapsed(start: number): number {
+  return Math.round((performance.now() - start) * 10) / 10;
 }
 
 function entry(p: Partial<AccessLog> & Pick<AccessLog, 'status' | 'reason' | 'ms'>): AccessLog {
@@ -157,99 +201,69 @@ function entry(p: Partial<AccessLog> & Pick<AccessLog, 'status' | 'reason' | 'ms
   };
 }
 
-function handle(req: IncomingMessage, res: ServerResponse, releases: Releases, o: ServeOptions): void {
-  const start = performance.now();
-  const method = req.method ?? '';
-  const url = req.url ?? '';
-  const base = { remote: req.socket.remoteAddress ?? null, method, path: url.length > 200 ? `${url.slice(0, 200)}…` : url };
-  const ms = () => Math.round((performance.now() - start) * 10) / 10;
-  // a device sends no body; anything else is drained so the connection can answer
-  req.resume();
-
-  const parsed = parseRequest(method, url, req.headers);
-  if (isRefusal(parsed)) {
-    res.writeHead(parsed.status, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close', ...(parsed.status === 405 ? { Allow: 'GET, HEAD' } : {}) });
-    res.end(method === 'HEAD' ? undefined : `${parsed.reason}\n`);
-    o.log(entry({ ...base, status: parsed.status, reason: parsed.reason, ms: ms() }));
-    return;
-  }
-  const device = deviceFields(parsed);
+function handle(socket: Socket, req: RequestHead, start: number, releases: Releases, o: ServeOptions): void {
+  const who: Who = { remote: socket.remoteAddress ?? null, method: req.method, path: req.url.length > 200 ? `${req.url.slice(0, 200)}…` : req.url };
+  const headOnly = req.method === 'HEAD';
+  const parsed = parseRequest(req.method, req.url, req.headers);
+  if (isRefusal(parsed)) return answer(socket, o, start, who, parsed.status, parsed.reason, undefined, {}, {}, headOnly);
+  const device = { ...who, ...deviceFields(parsed) };
   let d: Decision;
   try {
     d = decide(parsed, releases.current().map((r) => r.manifest), o.rules);
   } catch (err) {
-    res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
-    res.end('internal error\n');
-    o.log(entry({ ...base, ...device, status: 500, reason: `internal error: ${(err as Error).message}`, ms: ms() }));
-    return;
+    return answer(socket, o, start, device, 500, `internal error: ${(err as Error).message}`, undefined, {}, {}, headOnly);
   }
-  const about = {
-    ...base,
-    ...device,
-    status: d.status,
+  const about: Partial<AccessLog> = {
     rule: d.rule ?? null,
     release: d.release ? `${d.release.channel}/${d.release.version}` : null,
-    artifact: d.status === 200 && parsed.mode !== 'version' ? d.artifact?.name ?? null : null,
-    reason: d.reason,
     warning: d.warning ?? null,
   };
-
-  if (d.status !== 200) {
-    res.writeHead(d.status, d.status === 304 ? {} : { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
-    res.end(d.status === 304 || method === 'HEAD' ? undefined : `${d.reason}\n`);
-    o.log(entry({ ...about, ms: ms() }));
-    return;
-  }
+  if (d.status !== 200) return answer(socket, o, start, device, d.status, d.reason, undefined, about, {}, headOnly);
   if (parsed.mode === 'version') {
     // ESP8266httpUpdate::getAvailableVersion (after 3.1.2) reads x-version from a 200
-    res.writeHead(200, { 'Content-Length': '0', 'x-version': d.release!.version, ...(d.artifact ? { 'x-MD5': d.artifact.md5 } : {}) });
-    res.end();
-    o.log(entry({ ...about, ms: ms() }));
-    return;
+    return answer(socket, o, start, device, 200, d.reason, undefined, about, { 'Content-Length': '0', 'x-version': d.release!.version, ...(d.artifact ? { 'x-MD5': d.artifact.md5 } : {}) });
   }
   const a = d.artifact!;
   // Exactly one x-MD5 (a repeated header is comma-joined by the device: -105), an exact length, never chunked.
-  res.writeHead(200, {
+  const head = responseHead(200, {
     'Content-Type': 'application/octet-stream',
     'Content-Length': String(a.size),
     'Content-Disposition': `attachment; filename=${a.name}`,
     'x-MD5': a.md5,
     'x-version': d.release!.version,
   });
-  if (method === 'HEAD') {
-    res.end();
-    o.log(entry({ ...about, ms: ms() }));
+  const sent = { ...device, ...about, status: 200, artifact: a.name, reason: d.reason };
+  if (headOnly) {
+    socket.end(head, 'latin1');
+    o.log(entry({ ...sent, ms: elapsed(start) }));
     return;
   }
-  const stored = releases.of(d);
-  const held = stored.held.get(a.name);
-  if (held) {
-    // one buffer for every device: the socket writes from it, nothing is copied per request
-    res.on('close', () => o.log(entry({ ...about, ...(res.writableFinished ? {} : { reason: `${about.reason}; the device closed the connection early` }), bytes: res.writableFinished ? held.length : 0, ms: ms() })));
-    res.end(held);
-    return;
-  }
-  let bytes = 0;
+  const headBytes = Buffer.byteLength(head, 'latin1');
   let logged = false;
-  const done = (reason: string | null) => {
+  const done = (finished: boolean, why?: string) => {
     if (logged) return;
     logged = true;
-    o.log(entry({ ...about, ...(reason ? { reason: `${about.reason}; ${reason}` } : {}), bytes, ms: ms() }));
+    const bytes = finished ? a.size : Math.max(0, Math.min(a.size, socket.bytesWritten - headBytes));
+    o.log(entry({ ...sent, ...(finished ? {} : { reason: `${d.reason}; ${why ?? `the connection closed after ${bytes} of ${a.size} bytes`}` }), bytes, ms: elapsed(start) }));
   };
-  const file = createReadStream(join(stored.dir, a.name), { start: 0, end: a.size - 1, highWaterMark: 64 * 1024 });
-  file.on('data', (chunk) => {
-    bytes += chunk.length;
-  });
+  socket.on('finish', () => done(true));
+  socket.on('close', () => done(false));
+  const held = releases.of(d).held.get(a.name);
+  socket.cork();
+  socket.write(head, 'latin1');
+  if (held) {
+    // one buffer for every device: the socket writes from it, nothing is copied per request
+    socket.end(held);
+    return;
+  }
+  socket.uncork();
+  const file = createReadStream(join(releases.of(d).dir, a.name), { start: 0, end: a.size - 1, highWaterMark: 64 * 1024 });
   file.on('error', (err) => {
-    done(`the file could not be read (${(err as NodeJS.ErrnoException).code ?? err.message}); connection cut`);
-    res.destroy();
+    done(false, `the file could not be read (${(err as NodeJS.ErrnoException).code ?? err.message}); connection cut`);
+    socket.destroy();
   });
-  res.on('finish', () => done(bytes === a.size ? null : `only ${bytes} of ${a.size} bytes could be read`));
-  res.on('close', () => {
-    file.destroy();
-    done(`the device closed the connection after ${bytes} bytes`);
-  });
-  file.pipe(res);
+  socket.on('close', () => file.destroy());
+  file.pipe(socket);
 }
 
 function deviceFields(r: DeviceRequest) {
