@@ -7,11 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode, UsageError, UserError } from '../errors.js';
-import { readUserFile, resolveFrom, writeFileAtomic, type Io } from '../io.js';
+import { resolveFrom, writeFileAtomic, type Io } from '../io.js';
+import { readArtifact, readManifest } from '../postbuild/manifest.js';
 import { readEmbeddedKey } from '../postbuild/stages.js';
-import { manifestName, publishable, sha256Hex, validateBuildManifest, type BuildManifest } from '../ota/releases/build.js';
+import { publishable } from '../ota/releases/build.js';
 import { makeRelease } from '../ota/releases/publish.js';
-import { channelProblem, RELEASE_FILE, versionProblem, type ReleaseManifest } from '../ota/releases/release.js';
+import { channelProblem, isPlainFileName, RELEASE_FILE, versionProblem, type ReleaseManifest } from '../ota/releases/release.js';
 import { assertReleaseRoot, ReleaseStore } from '../ota/releases/store.js';
 import { printJson } from '../report.js';
 
@@ -36,17 +37,14 @@ export function runPublish(opts: PublishOptions, io: Io): number {
   if (cp) throw new UsageError(`--channel "${channel}" ${cp}.`);
 
   const buildDir = resolveFrom(io, opts.buildDir);
-  const manifest = readBuildManifest(buildDir, opts.projectName);
-  const bin = readUserFile(join(buildDir, manifest.input.name), 'firmware', 'Build again.');
-  if (sha256Hex(bin) !== manifest.input.sha256) {
-    throw new UserError(`${join(buildDir, manifest.input.name)} changed after its postbuild ran (its SHA-256 is not the manifest's): the artifacts are stale. Build again so postbuild signs and proves the new .bin, then publish.`);
-  }
+  // refuses a failed build (no manifest) and a stale one (the .bin changed since postbuild)
+  const manifest = readManifest(buildDir, opts.projectName);
+  const bin = readArtifact(buildDir, manifest, manifest.input.name);
   const files = new Map<string, Uint8Array>();
   for (const a of publishable(manifest)) {
-    const path = join(buildDir, a.name);
-    const bytes = readUserFile(path, 'artifact', 'The manifest lists it; build again.');
-    if (sha256Hex(bytes) !== a.sha256) throw new UserError(`artifact ${path} is not the file postbuild wrote (its SHA-256 differs from the manifest). Build again, then publish.`);
-    files.set(a.name, bytes);
+    // the name becomes a file in the release folder: never a path out of it
+    if (!isPlainFileName(a.name)) throw new UserError(`the manifest of ${opts.projectName} names an artifact ${JSON.stringify(a.name)} that is not a plain file name. Rebuild the sketch.`);
+    files.set(a.name, readArtifact(buildDir, manifest, a.name));
   }
   const embeddedKey = readEmbeddedKey(buildDir);
   if (manifest.signingEnabledInFirmware && !embeddedKey) {
@@ -79,23 +77,6 @@ export function runPublish(opts: PublishOptions, io: Io): number {
   for (const a of release.manifest.artifacts) io.stderr(`  ${a.name}: ${a.size} bytes, x-MD5 ${a.md5}\n`);
   if (opts.json) printJson(io.stdout, { path: target, ...release.manifest });
   return 0;
-}
-
-function readBuildManifest(buildDir: string, project: string): BuildManifest {
-  const path = join(buildDir, manifestName(project));
-  if (!statSync(path, { throwIfNoEntry: false })) {
-    throw new UserError(`${path} does not exist: ${project} in ${buildDir} has no successful postbuild (it failed, or never ran). Build it again with signing set up; publish only takes builds whose artifacts were proven.`);
-  }
-  const bytes = readUserFile(path, 'build manifest');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw new UserError(`build manifest ${path} is not valid JSON. Build again so postbuild rewrites it.`);
-  }
-  const m = validateBuildManifest(parsed, project);
-  if (typeof m === 'string') throw new UserError(`build manifest ${path} ${m}.`);
-  return m;
 }
 
 function prepareRoot(to: string): void {

@@ -5,12 +5,13 @@
  */
 import { makeLayout, parseOffset } from '../../emulator/layouts.js';
 import { FLASH_MODES, type FlashMode } from '../../image/image.js';
-import { publishable, sha256Hex, type BuildManifest } from './build.js';
+import type { Manifest } from '../../postbuild/manifest.js';
+import { publishable, sha256Hex } from './build.js';
 import { imageFlashSize, installedSketchMd5s, md5Hex } from './post-install.js';
 import { RELEASE_MANIFEST_VERSION, type ReleaseArtifact, type ReleaseManifest } from './release.js';
 
 export interface ReleaseInput {
-  manifest: BuildManifest;
+  manifest: Manifest;
   /** The `.bin` on disk, already checked against `manifest.input.sha256`. */
   bin: Uint8Array;
   /** Bytes of each artifact the manifest lists, by name. */
