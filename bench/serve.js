@@ -15,7 +15,7 @@
 // its device table is replaced (the one in the docs is not valid JSON). php-cli (and ab) are
 // installed with apt-get when missing and we run as root; otherwise that side is skipped with a note.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -41,7 +41,7 @@ function head(port, i, { version, md5 }) {
     `x-ESP8266-Chip-ID: ${1000 + i}`,
     `x-ESP8266-STA-MAC: ${mac(i)}`,
     `x-ESP8266-AP-MAC: ${mac(i + 0x800000)}`,
-    'x-ESP8266-free-space: 1572864',
+    'x-ESP8266-free-space: 2097152',
     'x-ESP8266-sketch-size: 1048576',
     `x-ESP8266-sketch-md5: ${md5}`,
     'x-ESP8266-chip-size: 4194304',
@@ -182,6 +182,7 @@ async function makeRelease(root, work, cli) {
   mkdirSync(join(build, 'core'), { recursive: true });
   mkdirSync(sketch, { recursive: true });
   for (const f of ['private.key', 'public.key']) copyFileSync(join(root, 'sample', 'Blink', f), join(sketch, f));
+  chmodSync(join(sketch, 'private.key'), 0o600);
   writeFileSync(join(sketch, 'ServeBench.ino'), 'void setup() {}\nvoid loop() {}\n');
   const run = (args) => {
     const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
@@ -191,7 +192,7 @@ async function makeRelease(root, work, cli) {
   run(['prebuild', '--sketch-dir', sketch, '--build-dir', build, '--core-version', '3.1.2']);
   const embed = parseHeader(readFileSync(join(build, 'core', 'Updater_Signing.h'), 'latin1'));
   writeFileSync(join(build, 'ServeBench.ino.bin'), makeImage({ size: 1 << 20, embed, label: 'serve bench', flashMode: 'dio' }));
-  run(['postbuild', '--sketch-dir', sketch, '--build-dir', build, '--project-name', 'ServeBench.ino', '--core-version', '3.1.2', '--flash-size', '4M', '--flash-mode', 'dio', '--fs-start', '0x200000', '--fs-end', '0x3FA000', '--no-legacy']);
+  run(['postbuild', '--sketch-dir', sketch, '--build-dir', build, '--project-name', 'ServeBench.ino', '--core-version', '3.1.2', '--flash-size', '4M', '--flash-mode', 'dio', '--fs-start', '0x300000', '--fs-end', '0x3FA000', '--no-legacy']);
   const releases = join(work, 'releases');
   run(['publish', '--build-dir', build, '--project-name', 'ServeBench.ino', '--version', VERSION, '--to', releases]);
   const manifest = JSON.parse(readFileSync(join(releases, 'stable', VERSION, 'release.json'), 'utf8'));
