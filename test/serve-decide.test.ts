@@ -2,6 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { decide } from '../src/ota/http/decide.js';
 import { isRefusal, parseRequest, type DeviceRequest } from '../src/ota/http/request.js';
+import { isHead, parseHead, responseHead } from '../src/ota/http/wire.js';
 import type { ReleaseArtifact, ReleaseManifest } from '../src/ota/releases/release.js';
 import { DEFAULT_RULES, parseRules } from '../src/ota/releases/rules.js';
 import { compareVersionText, parseRange, parseVersion } from '../src/ota/releases/version.js';
@@ -193,5 +194,28 @@ describe('rules file and versions', () => {
     const range = parseRange('>=1.0.0 <2');
     expect(typeof range === 'function' && range(parseVersion('1.99.3')!)).toBe(true);
     expect(typeof range === 'function' && range(parseVersion('2.0.0')!)).toBe(false);
+  });
+});
+
+describe('the request head on the wire', () => {
+  const head = (text: string) => parseHead(Buffer.from(text, 'latin1'), 8192);
+
+  test('an incomplete head waits, a complete one is parsed with lower-case names and repeats joined', () => {
+    expect(head('GET /update HTTP/1.0\r\nUser-Agent: ESP8266-http-Update\r\n')).toBeNull();
+    const r = head('GET /update?x=1 HTTP/1.0\r\nUser-Agent: ESP8266-http-Update\r\nx-MD5: a\r\nX-md5: b\r\n\r\n');
+    expect(isHead(r) && r).toEqual({ method: 'GET', url: '/update?x=1', headers: { 'user-agent': 'ESP8266-http-Update', 'x-md5': 'a, b' } });
+  });
+
+  test('a head past the limit is 431 even before it ends; garbage and HTTP/2 are 400', () => {
+    expect(parseHead(Buffer.alloc(9000, 0x41), 8192)).toMatchObject({ status: 431 });
+    expect(head(`GET / HTTP/1.0\r\n${'a: b\r\n'.repeat(65)}\r\n`)).toMatchObject({ status: 431 });
+    expect(head('GET / HTTP/2.0\r\n\r\n')).toMatchObject({ status: 400 });
+    expect(head('GET / HTTP/1.0\r\nno colon here\r\n\r\n')).toMatchObject({ status: 400 });
+    expect(head('GET / HTTP/1.0\r\nbad name: x\r\n\r\n')).toMatchObject({ status: 400 });
+  });
+
+  test('every answer closes the connection and carries the given headers once', () => {
+    const text = responseHead(200, { 'Content-Length': '5', 'x-MD5': hex('a') });
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\nDate: .+ GMT\r\nConnection: close\r\nContent-Length: 5\r\nx-MD5: a{32}\r\n\r\n$/);
   });
 });

@@ -286,6 +286,18 @@ describe('serve: HTTPS and bad start-up input', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  test('IPv6 loopback: --listen [::1]:0', async () => {
+    const to = join(tempDir(), 'releases');
+    await publish(to, '1.0.0');
+    const s = await startServe(['--releases', to, '--listen', '[::1]:0']);
+    try {
+      expect(s.url).toMatch(/^http:\/\/\[::1\]:\d+$/);
+      expect((await device().poll(`${s.url}/update`)).outcome).toBe('HTTP_UPDATE_OK');
+    } finally {
+      await s.stop();
+    }
+  });
+
   test('a port already in use is a clear error', async () => {
     const to = tempDir();
     const s = await startServe(['--releases', to]);

@@ -18,7 +18,8 @@ export interface ServeProcess {
 export const START_TIMEOUT_MS = 15_000;
 
 export async function startServe(args: string[], env: Record<string, string> = {}): Promise<ServeProcess> {
-  const proc = execa(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', ...args], {
+  const listen = args.includes('--listen') ? [] : ['--listen', '127.0.0.1:0'];
+  const proc = execa(process.execPath, [CLI, 'serve', ...listen, ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     extendEnv: false,
     reject: false,
