@@ -4,7 +4,7 @@
  * firmware reports.
  */
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -148,6 +148,21 @@ describe('serve: releases and channels', () => {
       expect(jsonLines(s).map((e) => `${e.status} ${e.release}`)).toEqual(['200 stable/1.0.0', '304 stable/1.0.0', '200 stable/1.1.0', '304 stable/1.1.0']);
     } finally {
       await s.stop();
+    }
+  });
+
+  test('a release folder that disappears while serving: nothing is served, nothing crashes', async () => {
+    const to = join(tempDir(), 'releases');
+    await publish(to, '1.0.0');
+    const s = await startServe(['--releases', to, '--rescan', '0']);
+    try {
+      rmSync(to, { recursive: true });
+      const r = await device().poll(`${s.url}/u`);
+      expect(r.status).toBe(304);
+      expect(s.stderr()).toMatch(/warning: the release folder .* cannot be read \(ENOENT\); no release is served until it can/);
+      expect(s.stderr()).toContain('channel stable has no release yet');
+    } finally {
+      expect(await s.stop()).toBe(0);
     }
   });
 

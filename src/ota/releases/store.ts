@@ -93,13 +93,25 @@ export function assertReleaseRoot(root: string): void {
 export class ReleaseStore {
   private known = new Map<string, StoredRelease>();
   private problems = new Map<string, { mtimeMs: number; reason: string }>();
+  private rootProblem = false;
 
   constructor(readonly root: string, private readonly onProblem: (reason: string) => void = () => {}, private readonly holdBytes = 0) {}
 
   /** Reads the folder again: new releases are checked and added, removed ones dropped. */
   scan(): StoredRelease[] {
     const seen = new Set<string>();
-    for (const channel of subfolders(this.root)) {
+    let channels: string[];
+    try {
+      channels = subfolders(this.root);
+    } catch (err) {
+      // the folder went away or became unreadable: serve nothing rather than something stale
+      if (!this.rootProblem) this.onProblem(`the release folder ${this.root} cannot be read (${errnoCode(err) ?? (err as Error).message}); no release is served until it can`);
+      this.rootProblem = true;
+      this.known.clear();
+      return [];
+    }
+    this.rootProblem = false;
+    for (const channel of channels) {
       let versions: string[];
       try {
         versions = subfolders(join(this.root, channel));
