@@ -3,6 +3,7 @@
  * does, installs what it gets on the emulated device, and polls again with the sketch MD5 its new
  * firmware reports.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -163,6 +164,21 @@ describe('serve: releases and channels', () => {
       expect(s.stderr()).toContain('channel stable has no release yet');
     } finally {
       expect(await s.stop()).toBe(0);
+    }
+  });
+
+  test('a FIFO where an artifact belongs is skipped with a warning, never read', async () => {
+    const to = join(tempDir(), 'releases');
+    await publish(to, '1.0.0');
+    const file = join(to, 'stable', '1.0.0', 'sketch.ino.bin.signed');
+    rmSync(file);
+    execFileSync('mkfifo', [file]);
+    const s = await startServe(['--releases', to]);
+    try {
+      expect(s.stderr()).toMatch(/warning: release stable\/1\.0\.0 is not served: artifact .*sketch\.ino\.bin\.signed is a FIFO/);
+      expect((await device().poll(`${s.url}/u`)).status).toBe(304);
+    } finally {
+      await s.stop();
     }
   });
 

@@ -7,9 +7,10 @@
  * once for all requests, while they fit HOLD_BYTES; beyond it serve streams files from disk.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode, UserError } from '../../errors.js';
+import { readUserFile } from '../../io.js';
 import { RELEASE_FILE, validateRelease, type ReleaseManifest } from './release.js';
 
 export interface StoredRelease {
@@ -30,10 +31,10 @@ export function loadRelease(dir: string, channel: string, version: string, holdB
   const manifestPath = join(dir, RELEASE_FILE);
   let text: string;
   try {
-    if (statSync(manifestPath).size > MAX_MANIFEST_BYTES) return `${manifestPath} is larger than 1 MiB`;
-    text = readFileSync(manifestPath, 'utf8');
+    // only regular files, size-bounded: a FIFO or /dev/zero in a release folder must not hang serve
+    text = readUserFile(manifestPath, 'release manifest', '', MAX_MANIFEST_BYTES).toString('utf8');
   } catch (err) {
-    return `${manifestPath} cannot be read (${errnoCode(err) ?? (err as Error).message})`;
+    return (err as Error).message;
   }
   let parsed: unknown;
   try {
@@ -52,9 +53,9 @@ export function loadRelease(dir: string, channel: string, version: string, holdB
     const path = join(dir, a.name);
     let bytes: Buffer;
     try {
-      bytes = readFileSync(path);
+      bytes = readUserFile(path, 'artifact');
     } catch (err) {
-      return `${path} is listed in ${RELEASE_FILE} but cannot be read (${errnoCode(err) ?? (err as Error).message})`;
+      return `${(err as Error).message.replace(/\.$/, '')} (listed in ${RELEASE_FILE})`;
     }
     if (bytes.length !== a.size) return `${path} has ${bytes.length} bytes, ${RELEASE_FILE} says ${a.size}`;
     if (createHash('sha256').update(bytes).digest('hex') !== a.sha256 || createHash('md5').update(bytes).digest('hex') !== a.md5) {
