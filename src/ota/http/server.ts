@@ -91,6 +91,8 @@ class Releases {
 
 /** What a connection may send after its request head before it is cut (the device sends nothing). */
 const MAX_TRAILING_BYTES = 64 * 1024;
+/** Open connections at most; more are closed at once, so a flood cannot exhaust memory. */
+export const MAX_CONNECTIONS = 4096;
 
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const releases = new Releases(o.store, o.timeouts.rescanMs);
@@ -136,6 +138,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     : createNetServer(onSocket);
   // a peer that fails the TLS handshake never reaches onSocket
   server.on('tlsClientError', (_err: Error, socket: Socket) => socket.destroy());
+  server.maxConnections = MAX_CONNECTIONS;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
