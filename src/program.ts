@@ -198,11 +198,12 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     .option('--version <version>', 'the release version, ordered like 1.4.0 (devices may send it as x-ESP8266-version)')
     .requiredOption('--to <folder>', 'the release folder serve reads')
     .option('--channel <name>', 'release channel', 'stable')
+    .option('--filesystem <file>', 'also a filesystem image for ESPhttpUpdate.updateFS() (signed with sign --filesystem when the firmware verifies)')
     .option('--list', 'list the releases in --to instead of publishing')
     .option('--json', 'print a JSON report on stdout')
     .action(async (o) => {
       const { runPublish } = await import('./commands/publish.js');
-      code = runPublish({ buildDir: o.buildDir, projectName: o.projectName, version: o.version, to: o.to, channel: o.channel, list: o.list, json: o.json }, io);
+      code = runPublish({ buildDir: o.buildDir, projectName: o.projectName, version: o.version, to: o.to, channel: o.channel, filesystem: o.filesystem, list: o.list, json: o.json }, io);
     });
 
   const millis = (name: string) => (value: string): number => {

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { runCli, tempDir } from './helpers.js';
 import { writeBuild } from './devices/build-folder.js';
+import { signWith } from './device-helpers.js';
+import { prng } from '../src/image/image.js';
 
 const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
 const publish = (build: string, to: string, version: string, extra: string[] = []) =>
@@ -109,6 +111,26 @@ describe('publish', () => {
     const notDir = await publish(b.dir, join(root, 'a file'), '1.0.2');
     expect(notDir.exitCode).toBe(1);
     expect(notDir.stderr).toContain('is not a folder');
+  });
+
+  test('--filesystem: a signed image is proven on the emulated Updater (U_FS); an unsigned or oversized one is refused', async () => {
+    const root = tempDir();
+    const b = writeBuild(join(root, 'build'));
+    const fs = prng('littlefs image', 64 * 1024);
+    writeFileSync(join(root, 'fs unsigned.bin'), fs);
+    writeFileSync(join(root, 'littlefs.bin'), signWith(fs));
+    writeFileSync(join(root, 'huge.bin'), signWith(prng('huge', 0x1fa000 + 4096)));
+    const to = join(root, 'releases');
+    let r = await publish(b.dir, to, '1.0.0', ['--filesystem', join(root, 'fs unsigned.bin')]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/--filesystem fs unsigned\.bin would be refused by the device \(ERROR\[12\]: Signature verification failed\) after it has overwritten the filesystem\. .*sign --filesystem/);
+    r = await publish(b.dir, to, '1.0.0', ['--filesystem', join(root, 'huge.bin')]);
+    expect(r.stderr).toContain('the build\'s filesystem holds 2072576');
+    expect(existsSync(to)).toBe(false);
+    r = await publish(b.dir, to, '1.0.0', ['--filesystem', join(root, 'littlefs.bin')]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const fsArtifact = release(to, 'stable', '1.0.0').artifacts.find((a: { kind: string }) => a.kind === 'filesystem');
+    expect(fsArtifact).toMatchObject({ name: 'littlefs.bin', size: 64 * 1024 + 260, signature: 'digestinfo', sketchMd5: { qio: null, qout: null, dio: null, dout: null } });
   });
 
   test('--list shows every release, and names one that is broken', async () => {

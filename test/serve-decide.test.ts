@@ -164,6 +164,19 @@ describe('decide', () => {
     expect(decide(req({ 'x-esp8266-mode': 'spiffs' }), releases, rules({ default: { atomicFs: true } })).warning).toBeUndefined();
   });
 
+  test('updateFS(): decided by the version it passes; refused without one; the ATOMIC_FS_UPDATE warning unless the rule says so', () => {
+    const fsImage = { ...artifact('signed', {}, 100_000), name: 'littlefs.bin', kind: 'filesystem' as const, imageFlashSize: 0 };
+    const withFs = [rel('1.1.0', { artifacts: [...rel('1.1.0').artifacts, fsImage] })];
+    const fs = (v?: string) => req({ 'x-esp8266-mode': 'spiffs', 'x-esp8266-version': v });
+    expect(decide(fs('1.0.0'), withFs, GZIP)).toMatchObject({ status: 200, artifact: { name: 'littlefs.bin' }, warning: expect.stringContaining('ATOMIC_FS_UPDATE') });
+    expect(decide(fs('1.1.0'), withFs, GZIP)).toMatchObject({ status: 304 });
+    expect(decide(fs(), withFs, GZIP)).toMatchObject({ status: 409, reason: expect.stringContaining('needs x-ESP8266-version') });
+    expect(decide(fs('2.0.0'), withFs, GZIP)).toMatchObject({ status: 409, reason: expect.stringContaining('downgrade refused') });
+    expect(decide(fs('1.0.0'), withFs, rules({ default: { atomicFs: true } })).warning).toBeUndefined();
+    const huge = [rel('1.1.0', { artifacts: [{ ...fsImage, size: 0x1fa001 }] })];
+    expect(decide(fs('1.0.0'), huge, GZIP)).toMatchObject({ status: 409, reason: expect.stringContaining('do not fit the 2072576-byte filesystem') });
+  });
+
   test('firmware still without signing never gets a signed gzip', () => {
     const withPayload = [rel('1.1.0', { artifacts: [...rel('1.1.0').artifacts, artifact('gzip', { qio: hex('b') }, 200_000)] })];
     expect(decide(req(), withPayload, rules({ default: { core: '3.1.2', unsignedFirmware: true } }))).toMatchObject({ status: 200, artifact: { kind: 'gzip' } });

@@ -5,9 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { errnoCode, UsageError, UserError } from '../errors.js';
-import { resolveFrom, writeFileAtomic, type Io } from '../io.js';
+import { readUserFile, resolveFrom, writeFileAtomic, type Io } from '../io.js';
 import { readArtifact, readManifest } from '../postbuild/manifest.js';
 import { readEmbeddedKey } from '../postbuild/stages.js';
 import { publishable } from '../ota/releases/build.js';
@@ -22,6 +22,8 @@ export interface PublishOptions {
   version?: string;
   to: string;
   channel?: string;
+  /** A filesystem image (mklittlefs/mkspiffs output, signed when the firmware verifies) for updateFS(). */
+  filesystem?: string;
   list?: boolean;
   json?: boolean;
 }
@@ -50,7 +52,9 @@ export function runPublish(opts: PublishOptions, io: Io): number {
   if (manifest.signingEnabledInFirmware && !embeddedKey) {
     throw new UserError(`${join(buildDir, 'core', 'Updater_Signing.h')} is missing, but the manifest says the firmware verifies signatures: publish needs the key the firmware embeds to compute what devices will report. Build again.`);
   }
-  const release = makeRelease({ manifest, bin, files, embeddedKey, version: opts.version, channel });
+  const fsPath = opts.filesystem ? resolveFrom(io, opts.filesystem) : null;
+  const filesystem = fsPath ? { name: basename(fsPath), bytes: readUserFile(fsPath, 'filesystem image') } : undefined;
+  const release = makeRelease({ manifest, bin, files, embeddedKey, version: opts.version, channel, filesystem });
   for (const s of release.skipped) io.stderr(`esp8266-sign: warning: not published: ${s}\n`);
   if (release.manifest.artifacts.length === 0) throw new UserError(`nothing to publish from ${buildDir}: no artifact of ${opts.projectName} installs on the emulated device.`);
 

@@ -12,6 +12,7 @@ import { Device, type Verdict } from '../../src/emulator/device.js';
 import { namedLayout, type Layout } from '../../src/emulator/layouts.js';
 import { profileFor } from '../../src/emulator/profiles.js';
 import { magicFlashChipSize, sketchSize, type FlashMode } from '../../src/image/image.js';
+import { filesystemRejection } from '../../src/ota/releases/filesystem.js';
 
 export type Outcome = 'HTTP_UPDATE_OK' | 'HTTP_UPDATE_NO_UPDATES' | 'HTTP_UPDATE_FAILED';
 
@@ -41,6 +42,8 @@ export interface HttpUpdateDeviceSpec {
   chipId?: number;
   /** What the sketch passes as currentVersion; null sends no x-ESP8266-version. */
   version?: string | null;
+  /** What the sketch passes to updateFS() as the filesystem's version. */
+  fsVersion?: string | null;
   /** After an update, report the x-version the server sent (a sketch whose version is its release's). */
   takesServerVersion?: boolean;
   /** The firmware it was serial-flashed with. */
@@ -76,6 +79,7 @@ export class HttpUpdateDevice {
   sketchSize: number;
   sketchMd5: string;
   version: string | null;
+  fsVersion: string | null;
   updates = 0;
 
   constructor(readonly spec: HttpUpdateDeviceSpec) {
@@ -85,6 +89,7 @@ export class HttpUpdateDevice {
     this.sketchSize = size;
     this.sketchMd5 = md5(spec.running.subarray(0, size));
     this.version = spec.version ?? null;
+    this.fsVersion = spec.fsVersion ?? null;
   }
 
   get chipSize(): number {
@@ -113,7 +118,7 @@ export class HttpUpdateDevice {
       `x-ESP8266-chip-size: ${this.chipSize}`,
       'x-ESP8266-sdk-version: 2.2.2-dev(38a443e)',
       `x-ESP8266-mode: ${mode}`,
-      ...(this.version ? [`x-ESP8266-version: ${this.version}`] : []),
+      ...((mode === 'spiffs' ? this.fsVersion : this.version) ? [`x-ESP8266-version: ${mode === 'spiffs' ? this.fsVersion : this.version}`] : []),
       'Content-Length: 0',
     ];
     return `${lines.join('\r\n')}\r\n\r\n`;
@@ -148,6 +153,14 @@ export class HttpUpdateDevice {
     if (body.length !== len) return fail(6);
     // Updater.cpp checks the MD5 only when no signature verifier is installed
     if (!this.spec.key && xmd5 !== undefined && md5(body) !== xmd5.toLowerCase()) return fail(7);
+    if (mode === 'spiffs') {
+      // Update.begin(len, U_FS): written over the filesystem, the signature checked at end()
+      const rejection = filesystemRejection(body, { core: this.spec.core, layout: this.layout, runningSketchSize: this.sketchSize, embeddedKey: this.spec.key });
+      if (rejection) return fail(Number(/ERROR\[(\d+)\]/.exec(rejection)?.[1] ?? -1));
+      if (this.spec.takesServerVersion && headers['x-version']) this.fsVersion = headers['x-version'];
+      this.updates++;
+      return { ...base, outcome: 'HTTP_UPDATE_OK', lastError: null };
+    }
     const device = new Device({ profile: profileFor(this.spec.core), layout: this.layout, runningSketchSize: this.sketchSize, runningFlashMode: this.spec.mode, embeddedKey: this.spec.key });
     const verdict = device.replay(body, { path: 'httpupdate' });
     if (!verdict.accepted || !verdict.boots) return fail(verdict.updaterError?.code ?? -1, verdict);

@@ -75,11 +75,7 @@ export function decide(req: DeviceRequest, releases: readonly ReleaseManifest[],
   const id = `${release.channel}/${release.version}`;
   if (req.mode === 'version') return { ...base, status: 200, release, artifact: pickArtifact(release, req, rule).artifact, reason: `${id} is the release for this device` };
 
-  if (req.mode === 'spiffs') {
-    // publish takes firmware only; with no filesystem image there is nothing to send
-    const warning = rule.atomicFs ? undefined : 'a filesystem update is not protected by signing unless the firmware is built with ATOMIC_FS_UPDATE (without it a rejected image has already overwritten the filesystem); set "atomicFs": true in the rule once it is';
-    return { ...base, status: 304, release, reason: `${id} has no filesystem image`, ...(warning ? { warning } : {}) };
-  }
+  if (req.mode === 'spiffs') return decideFilesystem(req, release, rule, base);
 
   if (req.sketchMd5 && installedSketchMd5s(release).has(req.sketchMd5)) return { ...base, status: 304, release, reason: `already runs ${id} (its sketch MD5 is the one this release installs)` };
   if (req.version === release.version) return { ...base, status: 304, release, reason: `already runs ${id} (it reports version ${req.version})` };
@@ -94,6 +90,29 @@ export function decide(req: DeviceRequest, releases: readonly ReleaseManifest[],
   const pick = pickArtifact(release, req, rule);
   if (!pick.artifact) return { ...base, status: 409, release, reason: `nothing in ${id} can go to this device: ${pick.why}` };
   return { ...base, status: 200, release, artifact: pick.artifact, reason: `update to ${id}` };
+}
+
+const NOT_ATOMIC = 'a filesystem update is not protected by signing unless the firmware is built with ATOMIC_FS_UPDATE (without it a rejected image has already overwritten the filesystem); set "atomicFs": true in the rule once it is';
+
+/**
+ * updateFS(): the device reports nothing about its filesystem, so only the version it passes
+ * (x-ESP8266-version) tells whether it has this release's image; without one there is no answer
+ * but a refusal, or it would download the image on every poll.
+ */
+function decideFilesystem(req: DeviceRequest, release: ReleaseManifest, rule: Rule, base: { rule: string }): Decision {
+  const id = `${release.channel}/${release.version}`;
+  const w = rule.atomicFs ? {} : { warning: NOT_ATOMIC };
+  const fs = release.artifacts.find((a) => a.kind === 'filesystem');
+  if (!fs) return { ...base, ...w, status: 304, release, reason: `${id} has no filesystem image` };
+  if (req.version === release.version) return { ...base, ...w, status: 304, release, reason: `already has the filesystem of ${id} (it reports version ${req.version})` };
+  if (req.version === null) return { ...base, ...w, status: 409, release, reason: 'a filesystem update needs x-ESP8266-version: pass the filesystem\'s version to ESPhttpUpdate.updateFS()' };
+  const running = parseVersion(req.version);
+  if (!rule.allowDowngrade && running && compareVersions(running, parseVersion(release.version)!) > 0) {
+    return { ...base, ...w, status: 409, release, reason: `downgrade refused: the filesystem is version ${req.version}, newer than ${id} (set "allowDowngrade": true in ${rule.name} to allow)` };
+  }
+  const room = Number(release.build.fsEnd) - Number(release.build.fsStart);
+  if (!(fs.size <= room)) return { ...base, ...w, status: 409, release, reason: `${fs.name}: ${fs.size} bytes do not fit the ${room}-byte filesystem of the build` };
+  return { ...base, ...w, status: 200, release, artifact: fs, reason: `filesystem update to ${id}` };
 }
 
 function pickArtifact(release: ReleaseManifest, req: DeviceRequest, rule: Rule): { artifact?: ReleaseArtifact; why: string } {

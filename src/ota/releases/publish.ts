@@ -3,12 +3,15 @@
  * sketch MD5 the device reports once it runs them. Pure: bytes in, manifest and files out; the
  * publish command writes them to a temporary folder and renames it into place.
  */
-import { makeLayout, parseOffset } from '../../emulator/layouts.js';
+import { UserError } from '../../errors.js';
+import { profileFor } from '../../emulator/profiles.js';
+import { makeLayout, parseOffset, type Layout } from '../../emulator/layouts.js';
 import { FLASH_MODES, type FlashMode } from '../../image/image.js';
 import type { Manifest } from '../../postbuild/manifest.js';
 import { publishable, sha256Hex } from './build.js';
 import { imageFlashSize, installedSketchMd5s, md5Hex } from './post-install.js';
-import { RELEASE_MANIFEST_VERSION, type ReleaseArtifact, type ReleaseManifest } from './release.js';
+import { filesystemRejection } from './filesystem.js';
+import { RELEASE_FILE, RELEASE_MANIFEST_VERSION, type ReleaseArtifact, type ReleaseManifest } from './release.js';
 
 export interface ReleaseInput {
   manifest: Manifest;
@@ -20,6 +23,8 @@ export interface ReleaseInput {
   embeddedKey: Uint8Array | null;
   version: string;
   channel: string;
+  /** A filesystem image for updateFS() (signed with `sign --filesystem` when the firmware verifies). */
+  filesystem?: { name: string; bytes: Uint8Array };
 }
 
 export interface Release {
@@ -27,6 +32,22 @@ export interface Release {
   files: Array<{ name: string; bytes: Uint8Array }>;
   /** Artifacts left out, each with the reason. */
   skipped: string[];
+}
+
+/** The filesystem image as a release artifact, after the emulated Updater took it as updateFS() would. */
+function filesystemArtifact(input: ReleaseInput, layout: Layout): ReleaseArtifact {
+  const { name, bytes } = input.filesystem!;
+  const room = layout.fsEnd - layout.fsStart;
+  if (room === 0) throw new UserError(`--filesystem ${name}: the build's board has no filesystem (fsStart = fsEnd).`);
+  if (bytes.length > room) throw new UserError(`--filesystem ${name} has ${bytes.length} bytes; the build's filesystem holds ${room}. Build the image for this board's layout.`);
+  if (input.files.has(name) || name === RELEASE_FILE) throw new UserError(`--filesystem ${name} has the name of another file of the release; rename it.`);
+  const rejection = filesystemRejection(bytes, { core: input.manifest.core, layout, runningSketchSize: RUNNING_SKETCH_SIZE, embeddedKey: input.embeddedKey });
+  if (rejection) {
+    const unsigned = input.embeddedKey ? ' The firmware verifies signatures: sign the image with "esp8266-sign sign --filesystem --bin IMAGE" first.' : '';
+    throw new UserError(`--filesystem ${name} would be refused by the device (${rejection}) after it has overwritten the filesystem.${unsigned}`);
+  }
+  const none = Object.fromEntries(FLASH_MODES.map((m) => [m, null])) as Record<FlashMode, null>;
+  return { name, kind: 'filesystem', signature: input.embeddedKey ? (profileFor(input.manifest.core).padding === 'null-oid' ? 'legacy' : 'digestinfo') : null, compressed: false, size: bytes.length, sha256: sha256Hex(bytes), md5: md5Hex(bytes), imageFlashSize: 0, core: input.manifest.core, sketchMd5: none };
 }
 
 /** Big enough for the Updater's checks, small enough that any image fits above it. */
@@ -63,6 +84,11 @@ export function makeRelease(input: ReleaseInput): Release {
       sketchMd5,
     });
     files.push({ name: a.name, bytes });
+  }
+  if (input.filesystem) {
+    const fs = filesystemArtifact(input, layout);
+    artifacts.push(fs);
+    files.push({ name: fs.name, bytes: input.filesystem.bytes });
   }
   const manifest: ReleaseManifest = {
     tool: 'esp8266-sign',

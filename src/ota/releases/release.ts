@@ -10,8 +10,9 @@ import { parseVersion } from './version.js';
 export const RELEASE_FILE = 'release.json';
 export const RELEASE_MANIFEST_VERSION = 1;
 
-export type ArtifactKind = 'plain' | 'signed' | 'legacy' | 'gzip' | 'gzip-signed';
-export const ARTIFACT_KINDS: readonly ArtifactKind[] = ['plain', 'signed', 'legacy', 'gzip', 'gzip-signed'];
+/** The postbuild's kinds, and `filesystem`: an image for updateFS() given to publish --filesystem. */
+export type ArtifactKind = 'plain' | 'signed' | 'legacy' | 'gzip' | 'gzip-signed' | 'filesystem';
+export const ARTIFACT_KINDS: readonly ArtifactKind[] = ['plain', 'signed', 'legacy', 'gzip', 'gzip-signed', 'filesystem'];
 
 export interface ReleaseArtifact {
   name: string;
@@ -22,7 +23,7 @@ export interface ReleaseArtifact {
   sha256: string;
   /** MD5 of the file as sent: the `x-MD5` header. */
   md5: string;
-  /** The flash size in the image header (of the inflated image for a gzip). */
+  /** The flash size in the image header (of the inflated image for a gzip); 0 for a filesystem. */
   imageFlashSize: number;
   /** The core version it was replayed on. */
   core: string;
