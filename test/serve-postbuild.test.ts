@@ -47,7 +47,7 @@ test('prebuild → postbuild --compress → publish → serve: a 3.1.2 device bo
     expect(device.version).toBe('2.0.0');
     const second = await device.poll(`${s.url}/door/update`);
     expect(second.outcome).toBe('HTTP_UPDATE_NO_UPDATES');
-    const log = s.stdout().trim().split('\n').map((l) => JSON.parse(l));
+    const log = await s.jsonLines(2);
     expect(log.map((e) => [e.status, e.artifact])).toEqual([[200, 'Door Sensor.ino.bin.gz.signed'], [304, null]]);
   } finally {
     await s.stop();

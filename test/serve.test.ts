@@ -36,7 +36,6 @@ function rulesFile(value: unknown): string {
   return p;
 }
 
-const jsonLines = (s: ServeProcess) => s.stdout().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
 
 describe('serve: the device boots the update, then hears 304', () => {
   let signed: string;
@@ -58,12 +57,12 @@ describe('serve: the device boots the update, then hears 304', () => {
       expect(d.sketchMd5).toBe(md5(build.bin));
       const second = await d.poll(`${s.url}/update`);
       expect(second).toMatchObject({ status: 304, outcome: 'HTTP_UPDATE_NO_UPDATES', bodyLength: 0 });
-      const log = jsonLines(s);
+      const log = await s.jsonLines(2);
       expect(log.map((e) => e.status)).toEqual([200, 304]);
       expect(log[0]).toMatchObject({ mac: '18:FE:34:AA:BB:01', release: 'stable/1.0.0', artifact: 'sketch.ino.bin.signed', bytes: build.files['sketch.ino.bin.signed']!.length, mode: 'sketch' });
       expect(typeof log[0].ms).toBe('number');
       expect(log[1].reason).toContain('already runs stable/1.0.0');
-      expect(s.stderr()).toMatch(/esp8266-sign: 127\.0\.0\.1 18:FE:34:AA:BB:01 - GET sketch -> 304 stable\/1\.0\.0/);
+      await s.waitFor(/esp8266-sign: 127\.0\.0\.1 18:FE:34:AA:BB:01 - GET sketch -> 304 stable\/1\.0\.0/);
     } finally {
       expect(await s.stop()).toBe(0);
     }
@@ -107,7 +106,7 @@ describe('serve: the device boots the update, then hears 304', () => {
       const r = await d.poll(`${s.url}/update`);
       expect(r).toMatchObject({ status: 409, outcome: 'HTTP_UPDATE_FAILED', lastError: HTTP_UE.SERVER_WRONG_HTTP_CODE });
       expect(d.sketchMd5).toBe(before);
-      expect(jsonLines(s)[0].reason).toContain('built for a 4096 KiB flash, the chip has 2048 KiB');
+      expect((await s.jsonLines(1))[0]!.reason).toContain('built for a 4096 KiB flash, the chip has 2048 KiB');
       const head = await device().poll(`${s.url}/update`, { method: 'HEAD' });
       expect(head.status).toBe(200);
       expect(head.headers['content-length']).toBe(String(build.files['sketch.ino.bin.signed']!.length));
@@ -124,7 +123,7 @@ describe('serve: the device boots the update, then hears 304', () => {
       expect(v).toMatchObject({ status: 200, outcome: 'HTTP_UPDATE_OK', availableVersion: '1.0.0' });
       const fs = await device().poll(`${s.url}/update`, { mode: 'spiffs' });
       expect(fs.status).toBe(304);
-      expect(s.stderr()).toMatch(/warning: a filesystem update is not protected by signing unless the firmware is built with ATOMIC_FS_UPDATE/);
+      await s.waitFor(/warning: a filesystem update is not protected by signing unless the firmware is built with ATOMIC_FS_UPDATE/);
     } finally {
       await s.stop();
     }
@@ -146,9 +145,9 @@ describe('serve: filesystem updates', () => {
       expect(first).toMatchObject({ status: 200, outcome: 'HTTP_UPDATE_OK' });
       expect(d.fsVersion).toBe('1.2.0');
       expect((await d.poll(`${s.url}/fs`, { mode: 'spiffs' })).status).toBe(304);
-      const log = jsonLines(s);
+      const log = await s.jsonLines(2);
       expect(log[0]).toMatchObject({ status: 200, artifact: 'littlefs.bin', mode: 'spiffs', warning: expect.stringContaining('ATOMIC_FS_UPDATE') });
-      expect(s.stderr()).toContain('warning: a filesystem update is not protected by signing');
+      await s.waitFor(/warning: a filesystem update is not protected by signing/);
       // the firmware itself is a separate question: the same device still gets the sketch
       expect((await d.poll(`${s.url}/fs`)).outcome).toBe('HTTP_UPDATE_OK');
     } finally {
@@ -172,7 +171,7 @@ describe('serve: releases and channels', () => {
       expect(r.headers['x-version']).toBe('1.1.0');
       expect(d.sketchMd5).toBe(md5(next.bin));
       expect((await d.poll(`${s.url}/u`)).status).toBe(304);
-      expect(jsonLines(s).map((e) => `${e.status} ${e.release}`)).toEqual(['200 stable/1.0.0', '304 stable/1.0.0', '200 stable/1.1.0', '304 stable/1.1.0']);
+      expect((await s.jsonLines(4)).map((e) => `${e.status} ${e.release}`)).toEqual(['200 stable/1.0.0', '304 stable/1.0.0', '200 stable/1.1.0', '304 stable/1.1.0']);
     } finally {
       await s.stop();
     }
@@ -186,8 +185,8 @@ describe('serve: releases and channels', () => {
       rmSync(to, { recursive: true });
       const r = await device().poll(`${s.url}/u`);
       expect(r.status).toBe(304);
-      expect(s.stderr()).toMatch(/warning: the release folder .* cannot be read \(ENOENT\); no release is served until it can/);
-      expect(s.stderr()).toContain('channel stable has no release yet');
+      await s.waitFor(/warning: the release folder .* cannot be read \(ENOENT\); no release is served until it can/);
+      await s.waitFor(/channel stable has no release yet/);
     } finally {
       expect(await s.stop()).toBe(0);
     }

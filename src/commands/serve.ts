@@ -69,9 +69,19 @@ export async function runServe(opts: ServeOptions, io: Io, signals: NodeJS.Event
     rescanMs: opts.rescan ?? DEFAULT_TIMEOUTS.rescanMs,
   };
   const store = new ReleaseStore(root, (p) => io.stderr(`esp8266-sign: warning: ${p}\n`), HOLD_BYTES);
+  // one write per turn of the event loop, not one per request: under load that is most of them
+  let human: string[] = [];
+  let machine: string[] = [];
+  const flush = () => {
+    if (machine.length) io.stdout(machine.join(''));
+    if (human.length) io.stderr(human.join(''));
+    human = [];
+    machine = [];
+  };
   const log = (e: AccessLog) => {
-    if (opts.json) io.stdout(JSON.stringify(e) + '\n');
-    io.stderr(formatAccess(e));
+    if (human.length === 0) setImmediate(flush);
+    if (opts.json) machine.push(JSON.stringify(e) + '\n');
+    human.push(formatAccess(e));
   };
   let server;
   try {
@@ -99,6 +109,7 @@ export async function runServe(opts: ServeOptions, io: Io, signals: NodeJS.Event
     signals.on('SIGINT', onInt);
     signals.on('SIGTERM', onTerm);
   });
+  flush();
   io.stderr('esp8266-sign: stopped\n');
   return 0;
 }

@@ -12,6 +12,8 @@ export interface ServeProcess {
   stop: (signal?: NodeJS.Signals) => Promise<number>;
   /** Resolves when stderr or stdout has matched `pattern` (bounded). */
   waitFor: (pattern: RegExp, stream?: 'stdout' | 'stderr', timeoutMs?: number) => Promise<void>;
+  /** The first `count` JSON access-log lines, once serve has written them (it writes once per event-loop turn). */
+  jsonLines: (count: number) => Promise<Array<Record<string, unknown> & { status: number; reason: string }>>;
 }
 
 /** How long serve may take to start listening on a loaded 2-core machine. */
@@ -43,7 +45,12 @@ export async function startServe(args: string[], env: Record<string, string> = {
   await waitFor(/serving .* on https?:\/\/[^ ]+:\d+\//, 'stderr', START_TIMEOUT_MS);
   const m = /serving .* on (https?):\/\/([^ ]+):(\d+)\//.exec(err)!;
   const port = Number(m[3]);
+  const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l));
   return {
+    jsonLines: async (count) => {
+      await waitFor(new RegExp(`^(?:.*\\n){${count}}`), 'stdout');
+      return lines().slice(0, count);
+    },
     url: `${m[1]}://${m[2]}:${port}`,
     port,
     proc,

@@ -184,9 +184,22 @@ function elapsed(start: number): number {
   return Math.round((performance.now() - start) * 10) / 10;
 }
 
+let stampMs = 0;
+let stamp = '';
+
+/** The log's ISO time, formatted once per millisecond. */
+function now(): string {
+  const t = Date.now();
+  if (t !== stampMs) {
+    stampMs = t;
+    stamp = new Date(t).toISOString();
+  }
+  return stamp;
+}
+
 function entry(p: Partial<AccessLog> & Pick<AccessLog, 'status' | 'reason' | 'ms'>): AccessLog {
   return {
-    time: new Date().toISOString(),
+    time: now(),
     remote: null,
     method: null,
     path: null,
