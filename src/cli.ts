@@ -30,11 +30,11 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
  */
 export function reportError(io: Io, argv: readonly string[], message: string, exitCode: number): void {
   const text = message.trimEnd();
-  io.stderr(text.split('\n').map((l) => (l.startsWith('esp8266-sign:') ? l : `esp8266-sign: ${l}`)).join('\n') + '\n');
+  io.stderr(text.split('\n').filter((l) => l.trim() !== '').map((l) => (l.startsWith('esp8266-sign:') ? l : `esp8266-sign: ${l}`)).join('\n') + '\n');
   if (argv.includes('--json')) io.stdout(JSON.stringify({ error: { exitCode, message: text } }, null, 2) + '\n');
 }
 
-const COMMANDS = new Set(['header', 'sign', 'keygen', 'verify', 'emulate', 'inspect', 'prebuild', 'postbuild', 'install', 'uninstall', 'doctor', 'publish', 'serve', 'help']);
+const COMMANDS = new Set(['header', 'sign', 'keygen', 'verify', 'emulate', 'inspect', 'prebuild', 'postbuild', 'install', 'uninstall', 'doctor', 'upload', 'publish', 'serve', 'help']);
 
 function isNamedCommand(arg: string | undefined): boolean {
   return arg !== undefined && COMMANDS.has(arg);

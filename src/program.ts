@@ -163,6 +163,40 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
       }, io);
     });
 
+  const port = (name: string, fallback: number, allowZero = false) => (value: string): number => {
+    // an unexpanded `{network.port}` (no port from discovery): the default applies
+    if (/^\{[^}]*\}$/.test(value.trim())) return fallback;
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n > 65535 || (n === 0 && !allowZero)) throw new InvalidArgumentError(`${name} must be a port number (1–65535${allowZero ? ', or 0 for any free port' : ''}).`);
+    return n;
+  };
+
+  program
+    .command('upload')
+    .description('ArduinoOTA network upload (espota\'s protocol) of the artifact postbuild proved, checked on the emulated device first (exit 3: refused before sending, 4: the device rejected it)')
+    .argument('[file]', 'the file to send (default: the build manifest\'s choice, with --build-dir and --project-name)')
+    .option('--host <address>', 'the device\'s IP address or name ({serial.port} in the IDE)')
+    .option('--port <n>', 'the device\'s ArduinoOTA port', port('--port', 8266), 8266)
+    .option('--host-ip <address>', 'this computer\'s address the device connects back to (default: all addresses)')
+    .option('--host-port <n>', 'the TCP port the device connects back to; allow it in the firewall (0: any free port)', port('--host-port', 8267, true), 8267)
+    .option('--build-dir <dir>', 'the build folder ({build.path}): upload the artifact its manifest names')
+    .option('--project-name <name>', '{build.project_name}, e.g. Blink.ino')
+    .option('--filesystem', 'FILE is a filesystem image (ArduinoOTA command U_FS)')
+    .option('--password-file <file>', `the OTA password on this file's first line (or set ESP8266_SIGN_OTA_PASSWORD)`)
+    .addOption(new Option('--auth <password>', 'espota\'s form, as the IDE passes {network.password}').hideHelp())
+    .option('--core <version>', 'the core the device runs (default: the build\'s); picks the manifest\'s artifact for it')
+    .option('--no-check', 'send without replaying the file on the emulated device first')
+    .option('--pubkey <file>', 'for a FILE no manifest lists: the public key compiled into the device')
+    .option('--layout <name>', 'for a FILE no manifest lists: the board\'s flash layout, e.g. 4M2M')
+    .option('--retries <n>', 'attempts after a network failure (device errors are never retried)', (v: string) => Number(v), 2)
+    .option('--timeout <seconds>', 'wait for each answer of the device (the final result: 6 times this)', (v: string) => Number(v), 10)
+    .option('--quiet', 'print only the result')
+    .option('--json', 'print the phases, their timings and the device\'s reply as JSON on stdout')
+    .action(async (file, o) => {
+      const { runUpload } = await import('./commands/upload.js');
+      code = await runUpload({ file, ...o }, io);
+    });
+
   for (const [name, description] of [
     ['install', 'write platform.local.txt beside each installed esp8266 core so the IDE and arduino-cli sign with this tool'],
     ['uninstall', 'remove what install wrote (and the file, when nothing else is left in it)'],
