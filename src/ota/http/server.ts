@@ -91,6 +91,7 @@ class Releases {
 
 /** What a connection may send after its request head before it is cut (the device sends nothing). */
 const MAX_TRAILING_BYTES = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
 /** Open connections at most; more are closed at once, so a flood cannot exhaust memory. */
 export const MAX_CONNECTIONS = 4096;
 
@@ -106,7 +107,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     socket.on('error', () => socket.destroy());
     socket.setTimeout(o.timeouts.idleMs, () => socket.destroy());
     const start = performance.now();
-    let buf: Buffer = Buffer.alloc(0);
+    let buf: Buffer = EMPTY;
     const headTimer = setTimeout(() => {
       socket.off('data', onData);
       answer(socket, o, start, { remote: socket.remoteAddress ?? null }, 408, `the request head did not arrive within ${o.timeouts.headersMs} ms`, waiting);
@@ -115,6 +116,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
       const head = parseHead(buf, MAX_HEADER_BYTES);
       if (head === null) return;
+      // the closures below live as long as the connection: keep no bytes in them
+      buf = EMPTY;
       clearTimeout(headTimer);
       socket.off('data', onData);
       let trailing = 0;
