@@ -5,7 +5,13 @@ import { isRefusal, parseRequest, type DeviceRequest } from '../src/ota/http/req
 import { isHead, parseHead, responseHead } from '../src/ota/http/wire.js';
 import type { ReleaseArtifact, ReleaseManifest } from '../src/ota/releases/release.js';
 import { DEFAULT_RULES, parseRules } from '../src/ota/releases/rules.js';
-import { compareVersionText, parseRange, parseVersion } from '../src/ota/releases/version.js';
+import { compareVersions, parseRange, parseVersion } from '../src/ota/releases/version.js';
+
+const compareVersionText = (a: string, b: string) => {
+  const va = parseVersion(a);
+  const vb = parseVersion(b);
+  return va && vb ? compareVersions(va, vb) : null;
+};
 
 const hex = (c: string) => c.repeat(32);
 const MAC = '18:FE:34:AA:BB:01';

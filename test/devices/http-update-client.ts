@@ -80,7 +80,6 @@ export class HttpUpdateDevice {
   sketchMd5: string;
   version: string | null;
   fsVersion: string | null;
-  updates = 0;
 
   constructor(readonly spec: HttpUpdateDeviceSpec) {
     this.layout = typeof spec.layout === 'string' ? namedLayout(spec.layout) : spec.layout ?? namedLayout('4M2M');
@@ -158,7 +157,6 @@ export class HttpUpdateDevice {
       const rejection = filesystemRejection(body, { core: this.spec.core, layout: this.layout, runningSketchSize: this.sketchSize, embeddedKey: this.spec.key });
       if (rejection) return fail(Number(/ERROR\[(\d+)\]/.exec(rejection)?.[1] ?? -1));
       if (this.spec.takesServerVersion && headers['x-version']) this.fsVersion = headers['x-version'];
-      this.updates++;
       return { ...base, outcome: 'HTTP_UPDATE_OK', lastError: null };
     }
     const device = new Device({ profile: profileFor(this.spec.core), layout: this.layout, runningSketchSize: this.sketchSize, runningFlashMode: this.spec.mode, embeddedKey: this.spec.key });
@@ -168,7 +166,6 @@ export class HttpUpdateDevice {
     this.sketchSize = size;
     this.sketchMd5 = md5(device.flash.bytes.subarray(0, size));
     if (this.spec.takesServerVersion && headers['x-version']) this.version = headers['x-version'];
-    this.updates++;
     return { ...base, outcome: 'HTTP_UPDATE_OK', lastError: null, verdict };
   }
 }

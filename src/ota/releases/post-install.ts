@@ -6,12 +6,10 @@
  * inflated gzip as it was built. Computed by replaying, not by formula, so it follows the emulator.
  */
 import { createHash } from 'node:crypto';
-import { gunzipLikeEboot } from '../../compress/gzip.js';
 import { Device } from '../../emulator/device.js';
 import type { Layout } from '../../emulator/layouts.js';
 import { profileFor } from '../../emulator/profiles.js';
 import { FLASH_MODES, magicFlashChipSize, sketchSize, type FlashMode } from '../../image/image.js';
-import { isGzip } from '../../image/kind.js';
 
 export interface InstallDevice {
   core: string;
@@ -41,16 +39,16 @@ export function installedSketchMd5(file: Uint8Array, mode: FlashMode, dev: Insta
   return size === null ? null : md5Hex(device.flash.bytes.subarray(0, size));
 }
 
-export function installedSketchMd5s(file: Uint8Array, dev: InstallDevice): Record<FlashMode, string | null> {
+export function sketchMd5PerMode(file: Uint8Array, dev: InstallDevice): Record<FlashMode, string | null> {
   return Object.fromEntries(FLASH_MODES.map((m) => [m, installedSketchMd5(file, m, dev)])) as Record<FlashMode, string | null>;
 }
 
 /**
  * The flash size named by the image's header (byte 3, high nibble): what ESP8266httpUpdate compares
- * with the chip before writing. For a gzip, the inflated image's (the device cannot look inside).
+ * with the chip before writing. Publish reads it from the `.bin`, so a gzip of it gets the same
+ * value (the device itself checks only E9 bodies and cannot look inside a gzip).
  */
-export function imageFlashSize(payload: Uint8Array): number | null {
-  const image = isGzip(payload) ? gunzipLikeEboot(payload) : payload;
-  if (!image || image.length < 8 || image[0] !== 0xe9) return null;
+export function imageFlashSize(image: Uint8Array): number | null {
+  if (image.length < 8 || image[0] !== 0xe9) return null;
   return magicFlashChipSize(image[3]! >> 4);
 }

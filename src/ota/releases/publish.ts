@@ -9,7 +9,7 @@ import { makeLayout, parseOffset, type Layout } from '../../emulator/layouts.js'
 import { FLASH_MODES, type FlashMode } from '../../image/image.js';
 import type { Manifest } from '../../postbuild/manifest.js';
 import { publishable, sha256Hex } from './build.js';
-import { imageFlashSize, installedSketchMd5s, md5Hex } from './post-install.js';
+import { imageFlashSize, sketchMd5PerMode, md5Hex } from './post-install.js';
 import { filesystemRejection } from './filesystem.js';
 import { RELEASE_FILE, RELEASE_MANIFEST_VERSION, type ReleaseArtifact, type ReleaseManifest } from './release.js';
 
@@ -66,7 +66,7 @@ export function makeRelease(input: ReleaseInput): Release {
     if (!bytes) throw new Error(`${a.name} was not read`);
     const core = a.verdicts[0]?.core ?? m.core;
     const signed = a.signature !== null;
-    const sketchMd5 = installedSketchMd5s(bytes, { core, layout, runningSketchSize: RUNNING_SKETCH_SIZE, embeddedKey: signed ? input.embeddedKey : null });
+    const sketchMd5 = sketchMd5PerMode(bytes, { core, layout, runningSketchSize: RUNNING_SKETCH_SIZE, embeddedKey: signed ? input.embeddedKey : null });
     if (FLASH_MODES.every((mode) => sketchMd5[mode] === null)) {
       skipped.push(`${a.name}: it does not install on an emulated core ${core} device in any flash mode`);
       continue;

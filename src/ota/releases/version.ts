@@ -46,13 +46,6 @@ function comparePre(a: string, b: string): number {
   return 0;
 }
 
-/** Ordering of two version strings, or null when either is not an ordered version. */
-export function compareVersionText(a: string, b: string): number | null {
-  const va = parseVersion(a);
-  const vb = parseVersion(b);
-  return va && vb ? compareVersions(va, vb) : null;
-}
-
 export type Range = (version: Version) => boolean;
 
 const OPS: Record<string, (c: number) => boolean> = {
