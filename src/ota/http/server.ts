@@ -110,7 +110,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     let buf: Buffer = EMPTY;
     const headTimer = setTimeout(() => {
       socket.off('data', onData);
-      answer(socket, o, start, { remote: socket.remoteAddress ?? null }, 408, `the request head did not arrive within ${o.timeouts.headersMs} ms`, waiting);
+      answer(socket, o, { start, log: { remote: socket.remoteAddress ?? null }, status: 408, reason: `the request head did not arrive within ${o.timeouts.headersMs} ms` });
     }, o.timeouts.headersMs);
     const onData = (chunk: Buffer) => {
       buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
@@ -125,7 +125,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         trailing += c.length;
         if (trailing > MAX_TRAILING_BYTES) socket.destroy();
       });
-      if (!isHead(head)) return answer(socket, o, start, { remote: socket.remoteAddress ?? null }, head.status, head.reason, waiting);
+      if (!isHead(head)) return answer(socket, o, { start, log: { remote: socket.remoteAddress ?? null }, status: head.status, reason: head.reason });
       waiting.delete(socket);
       handle(socket, head, start, releases, o);
     };
@@ -173,14 +173,27 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
 
 type Who = Partial<AccessLog> & { remote: string | null };
 
+interface Answer {
+  start: number;
+  /** What the access log says besides status, reason and time. */
+  log: Who;
+  status: number;
+  reason: string;
+  headers?: Record<string, string>;
+  /** A HEAD request: headers only. */
+  headOnly?: boolean;
+}
+
 /** A short answer without a body the device would install: a refusal, 304, or version mode. */
-function answer(socket: Socket, o: ServeOptions, start: number, who: Who, status: number, reason: string, waiting?: Set<Socket>, extra: Partial<AccessLog> = {}, headers: Record<string, string> = {}, head = false): void {
-  waiting?.delete(socket);
-  const body = status === 304 || head || status === 200 ? '' : `${reason}\n`;
-  const h = status === 304 || status === 200 ? headers : { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), ...(status === 405 ? { Allow: 'GET, HEAD' } : {}), ...headers };
-  if (socket.writable) socket.end(responseHead(status, h) + body, 'latin1');
+function answer(socket: Socket, o: ServeOptions, a: Answer): void {
+  const { status } = a;
+  const body = status === 304 || status === 200 || a.headOnly ? '' : `${a.reason}\n`;
+  const headers = status === 304 || status === 200
+    ? a.headers ?? {}
+    : { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), ...(status === 405 ? { Allow: 'GET, HEAD' } : {}), ...a.headers };
+  if (socket.writable) socket.end(responseHead(status, headers) + body, 'latin1');
   else socket.destroy();
-  o.log(entry({ ...who, ...extra, status, reason, ms: elapsed(start) }));
+  o.log(entry({ ...a.log, status, reason: a.reason, ms: elapsed(a.start) }));
 }
 
 function elapsed(start: number): number {
@@ -224,23 +237,23 @@ function handle(socket: Socket, req: RequestHead, start: number, releases: Relea
   const who: Who = { remote: socket.remoteAddress ?? null, method: req.method, path: req.url.length > 200 ? `${req.url.slice(0, 200)}…` : req.url };
   const headOnly = req.method === 'HEAD';
   const parsed = parseRequest(req.method, req.url, req.headers);
-  if (isRefusal(parsed)) return answer(socket, o, start, who, parsed.status, parsed.reason, undefined, {}, {}, headOnly);
+  if (isRefusal(parsed)) return answer(socket, o, { start, log: who, status: parsed.status, reason: parsed.reason, headOnly });
   const device = { ...who, ...deviceFields(parsed) };
   let d: Decision;
   try {
     d = decide(parsed, releases.current().map((r) => r.manifest), o.rules);
   } catch (err) {
-    return answer(socket, o, start, device, 500, `internal error: ${(err as Error).message}`, undefined, {}, {}, headOnly);
+    return answer(socket, o, { start, log: device, status: 500, reason: `internal error: ${(err as Error).message}`, headOnly });
   }
   const about: Partial<AccessLog> = {
     rule: d.rule ?? null,
     release: d.release ? `${d.release.channel}/${d.release.version}` : null,
     warning: d.warning ?? null,
   };
-  if (d.status !== 200) return answer(socket, o, start, device, d.status, d.reason, undefined, about, {}, headOnly);
+  if (d.status !== 200) return answer(socket, o, { start, log: { ...device, ...about }, status: d.status, reason: d.reason, headOnly });
   if (parsed.mode === 'version') {
     // ESP8266httpUpdate::getAvailableVersion (after 3.1.2) reads x-version from a 200
-    return answer(socket, o, start, device, 200, d.reason, undefined, about, { 'Content-Length': '0', 'x-version': d.release!.version, ...(d.artifact ? { 'x-MD5': d.artifact.md5 } : {}) });
+    return answer(socket, o, { start, log: { ...device, ...about }, status: 200, reason: d.reason, headers: { 'Content-Length': '0', 'x-version': d.release!.version, ...(d.artifact ? { 'x-MD5': d.artifact.md5 } : {}) } });
   }
   const a = d.artifact!;
   // Exactly one x-MD5 (a repeated header is comma-joined by the device: -105), an exact length, never chunked.
