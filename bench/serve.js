@@ -11,8 +11,10 @@
 //   200s (to the last byte), and the server's peak memory (VmHWM) over both measurements.
 //
 // The PHP script is upstream text and never part of this project: OTA_README names a copy of
-// esp8266/Arduino's doc/ota_updates/readme.rst; the script is cut out of it at run time and only
-// its device table is replaced (the one in the docs is not valid JSON). php-cli (and ab) are
+// esp8266/Arduino's doc/ota_updates/readme.rst after 3.1.2 (git show master:doc/ota_updates/readme.rst);
+// the script is cut out of it at run time and only its device table is replaced (the one in the
+// docs is not valid JSON). The script in the 3.1.2 and older docs reads request headers from
+// $_SERVER under their raw names, which PHP never sets, so it cannot answer a device as written. php-cli (and ab) are
 // installed with apt-get when missing and we run as root; otherwise that side is skipped with a note.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -220,7 +222,7 @@ function phpScript(dir, file) {
   }
   const db = Object.fromEntries(Array.from({ length: DEVICES }, (_, i) => [mac(i), { file: 'release.bin', version: VERSION }]));
   const script = body.join('\n').replace(/\$db_string = '[\s\S]*?';/, () => `$db_string = '${JSON.stringify(db)}';`);
-  if (!script.includes('release.bin')) return { note: `the PHP block in ${docs} has no $db_string to replace` };
+  if (!script.includes('release.bin')) return { note: `the PHP block in ${docs} has no $db_string to replace (use the readme after 3.1.2; older ones read headers from $_SERVER)` };
   copyFileSync(file, join(dir, 'release.bin'));
   writeFileSync(join(dir, 'update.php'), script);
   if (spawnSync('php', ['-v'], { stdio: 'ignore' }).status !== 0) {
