@@ -101,5 +101,6 @@ for (const n of nodes()) {
 await extraSections({ root, work, signingPy: pyNote ? null : signingPy, python, median });
 await postbuildSection({ root, work, signingPy: pyNote ? null : signingPy, python, median, cli, rounds, nodes: nodes() });
 await (await import('./upload.js')).uploadSection({ root, median, python });
+console.log((await import('./replay.js')).replaySection().join('\n'));
 await (await import('./serve.js')).serveSection({ root, work, cli });
 rmSync(work, { recursive: true, force: true });
