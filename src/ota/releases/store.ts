@@ -87,13 +87,17 @@ export function assertReleaseRoot(root: string): void {
   if (!st.isDirectory()) throw new UserError(`release folder ${root} is not a folder.`);
 }
 
+/** A release that failed its check is checked again after this long (say, one still being copied in by hand). */
+export const PROBLEM_RECHECK_MS = 30_000;
+
 /**
  * Every release under `root`. `known` keeps releases already checked (keyed by folder), and
- * `problems` those that failed, with the manifest's mtime so a fixed one is looked at again.
+ * `problems` those that failed: checked again when the manifest changes or PROBLEM_RECHECK_MS
+ * has passed, and warned about again only when the reason changes.
  */
 export class ReleaseStore {
   private known = new Map<string, StoredRelease>();
-  private problems = new Map<string, { mtimeMs: number; reason: string }>();
+  private problems = new Map<string, { mtimeMs: number; reason: string; at: number }>();
   private rootProblem = false;
 
   constructor(readonly root: string, private readonly onProblem: (reason: string) => void = () => {}, private readonly holdBytes = 0) {}
@@ -124,11 +128,13 @@ export class ReleaseStore {
         seen.add(dir);
         if (this.known.has(dir)) continue;
         const mtimeMs = statSync(join(dir, RELEASE_FILE), { throwIfNoEntry: false })?.mtimeMs ?? 0;
-        if (this.problems.get(dir)?.mtimeMs === mtimeMs) continue;
+        const before = this.problems.get(dir);
+        const now = Date.now();
+        if (before && before.mtimeMs === mtimeMs && now - before.at < PROBLEM_RECHECK_MS) continue;
         const r = loadRelease(dir, channel, version, this.holdBytes - this.heldBytes());
         if (typeof r === 'string') {
-          this.problems.set(dir, { mtimeMs, reason: r });
-          this.onProblem(`release ${channel}/${version} is not served: ${r}`);
+          this.problems.set(dir, { mtimeMs, reason: r, at: now });
+          if (before?.reason !== r) this.onProblem(`release ${channel}/${version} is not served: ${r}`);
         } else {
           this.problems.delete(dir);
           this.known.set(dir, r);
