@@ -7,6 +7,7 @@ import { runCli, tempDir } from './helpers.js';
 import { writeBuild } from './devices/build-folder.js';
 import { signWith } from './device-helpers.js';
 import { prng } from '../src/image/image.js';
+import { ReleaseStore } from '../src/ota/releases/store.js';
 
 const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
 const publish = (build: string, to: string, version: string, extra: string[] = []) =>
@@ -131,6 +132,23 @@ describe('publish', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     const fsArtifact = release(to, 'stable', '1.0.0').artifacts.find((a: { kind: string }) => a.kind === 'filesystem');
     expect(fsArtifact).toMatchObject({ name: 'littlefs.bin', size: 64 * 1024 + 260, signature: 'digestinfo', sketchMd5: { qio: null, qout: null, dio: null, dout: null } });
+  });
+
+  test('a release whose artifact is still being copied in is skipped, warned once, and served once it is whole', async () => {
+    const root = tempDir();
+    const to = join(root, 'releases');
+    const b = writeBuild(join(root, 'build'));
+    await publish(b.dir, to, '1.0.0');
+    const file = join(to, 'stable', '1.0.0', 'sketch.ino.bin.signed');
+    const whole = readFileSync(file);
+    writeFileSync(file, whole.subarray(0, 1000));
+    const warnings: string[] = [];
+    const store = new ReleaseStore(to, (w) => warnings.push(w), 0, 0);
+    expect(store.scan()).toEqual([]);
+    expect(store.scan()).toEqual([]);
+    expect(warnings).toHaveLength(1);
+    writeFileSync(file, whole);
+    expect(store.scan().map((r) => r.id)).toEqual(['stable/1.0.0']);
   });
 
   test('--list shows every release, and names one that is broken', async () => {

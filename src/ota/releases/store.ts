@@ -100,7 +100,12 @@ export class ReleaseStore {
   private problems = new Map<string, { mtimeMs: number; reason: string; at: number }>();
   private rootProblem = false;
 
-  constructor(readonly root: string, private readonly onProblem: (reason: string) => void = () => {}, private readonly holdBytes = 0) {}
+  constructor(
+    readonly root: string,
+    private readonly onProblem: (reason: string) => void = () => {},
+    private readonly holdBytes = 0,
+    private readonly recheckMs = PROBLEM_RECHECK_MS,
+  ) {}
 
   /** Reads the folder again: new releases are checked and added, removed ones dropped. */
   scan(): StoredRelease[] {
@@ -130,7 +135,7 @@ export class ReleaseStore {
         const mtimeMs = statSync(join(dir, RELEASE_FILE), { throwIfNoEntry: false })?.mtimeMs ?? 0;
         const before = this.problems.get(dir);
         const now = Date.now();
-        if (before && before.mtimeMs === mtimeMs && now - before.at < PROBLEM_RECHECK_MS) continue;
+        if (before && before.mtimeMs === mtimeMs && now - before.at < this.recheckMs) continue;
         const r = loadRelease(dir, channel, version, this.holdBytes - this.heldBytes());
         if (typeof r === 'string') {
           this.problems.set(dir, { mtimeMs, reason: r, at: now });
