@@ -191,6 +191,7 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     .option('--build-dir <dir>', 'the build folder ({build.path}): upload the artifact its manifest names')
     .option('--project-name <name>', '{build.project_name}, e.g. Blink.ino')
     .option('--filesystem', 'FILE is a filesystem image (ArduinoOTA command U_FS)')
+    .option('--atomic-fs', 'the device\'s firmware is built with -DATOMIC_FS_UPDATE (no warning; the check stages the image as it does)')
     .option('--password-file <file>', `the OTA password on this file's first line (or set ESP8266_SIGN_OTA_PASSWORD)`)
     .addOption(new Option('--auth <password>', 'espota\'s form, as the IDE passes {network.password}').hideHelp())
     .option('--core <version>', 'the core the device runs (default: the build\'s); picks the manifest\'s artifact for it')
