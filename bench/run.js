@@ -103,5 +103,6 @@ await extraSections({ root, work, signingPy: pyNote ? null : signingPy, python, 
 await postbuildSection({ root, work, signingPy: pyNote ? null : signingPy, python, median, cli, rounds, nodes: nodes() });
 await (await import('./upload.js')).uploadSection({ root, median, python });
 console.log((await import('./replay.js')).replaySection().join('\n'));
+await (await import('./serve.js')).serveSection({ root, work, cli });
 await executableSection({ root, work, median, cli, rounds });
 rmSync(work, { recursive: true, force: true });
