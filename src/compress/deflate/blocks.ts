@@ -1,0 +1,157 @@
+/**
+ * Blocks: each run of items goes out as whichever of the three block types (RFC 1951 §3.2.3) is
+ * smallest: stored, fixed Huffman, or dynamic Huffman with its code-length header run-length coded.
+ */
+import type { BitWriter } from './bits.js';
+import { canonicalCodes, codeLengths } from './huffman.js';
+import type { SymbolStats } from './stats.js';
+import {
+  CODE_LENGTH_ORDER, DIST_BASE, DIST_EXTRA, DIST_SYMBOL, DIST_SYMBOLS, END_OF_BLOCK, FIXED_DIST_LENGTHS, FIXED_LITLEN_LENGTHS,
+  LENGTH_BASE, LENGTH_EXTRA, LENGTH_SYMBOL, LITLEN_SYMBOLS,
+} from './symbols.js';
+
+const STORED_MAX = 65535;
+const RUN_EXTRA_BITS = [2, 3, 7];
+
+export interface BlockPlan {
+  type: 'stored' | 'fixed' | 'dynamic';
+  /** Size of the block in bits, header included (stored: an upper bound for its byte alignment). */
+  bits: number;
+  litlen: Uint8Array;
+  dist: Uint8Array;
+  header?: DynamicHeader;
+}
+
+interface DynamicHeader {
+  hlit: number;
+  hdist: number;
+  hclen: number;
+  codeLengthLengths: Uint8Array;
+  /** The run-length coded code lengths: symbol 0..18, and each symbol's repeat count field. */
+  runs: Uint8Array;
+  runExtra: Uint8Array;
+  bits: number;
+}
+
+/** The smallest block for these counts over `rawLength` input bytes. */
+export function planBlock(stats: SymbolStats, rawLength: number): BlockPlan {
+  const litlen = codeLengths(stats.litlen, 15);
+  const dist = codeLengths(stats.dist, 15);
+  const header = dynamicHeader(litlen, dist);
+  const dynamic = 3 + header.bits + dataBits(stats, litlen, dist);
+  const fixed = 3 + dataBits(stats, FIXED_LITLEN_LENGTHS, FIXED_DIST_LENGTHS);
+  const stored = storedBits(rawLength);
+  if (stored < fixed && stored < dynamic) return { type: 'stored', bits: stored, litlen, dist };
+  if (fixed <= dynamic) return { type: 'fixed', bits: fixed, litlen: FIXED_LITLEN_LENGTHS, dist: FIXED_DIST_LENGTHS };
+  return { type: 'dynamic', bits: dynamic, litlen, dist, header };
+}
+
+function storedBits(rawLength: number): number {
+  const chunks = Math.max(1, Math.ceil(rawLength / STORED_MAX));
+  return chunks * (3 + 7 + 32) + rawLength * 8;
+}
+
+function dataBits(stats: SymbolStats, litlen: Uint8Array, dist: Uint8Array): number {
+  let bits = 0;
+  for (let s = 0; s < LITLEN_SYMBOLS; s++) {
+    const f = stats.litlen[s]!;
+    if (f) bits += f * (litlen[s]! + (s > END_OF_BLOCK ? LENGTH_EXTRA[s - 257]! : 0));
+  }
+  for (let s = 0; s < DIST_SYMBOLS; s++) {
+    const f = stats.dist[s]!;
+    if (f) bits += f * (dist[s]! + DIST_EXTRA[s]!);
+  }
+  return bits;
+}
+
+function dynamicHeader(litlen: Uint8Array, dist: Uint8Array): DynamicHeader {
+  let hlit = LITLEN_SYMBOLS;
+  while (hlit > 257 && litlen[hlit - 1] === 0) hlit--;
+  let hdist = DIST_SYMBOLS;
+  while (hdist > 1 && dist[hdist - 1] === 0) hdist--;
+  const seq = new Uint8Array(hlit + hdist);
+  seq.set(litlen.subarray(0, hlit));
+  seq.set(dist.subarray(0, hdist), hlit);
+  const runs: number[] = [];
+  const runExtra: number[] = [];
+  const emit = (sym: number, extra = 0) => {
+    runs.push(sym);
+    runExtra.push(extra);
+  };
+  for (let i = 0; i < seq.length;) {
+    const v = seq[i]!;
+    let run = 1;
+    while (i + run < seq.length && seq[i + run] === v) run++;
+    i += run;
+    if (v === 0) {
+      for (; run >= 11; run -= Math.min(run, 138)) emit(18, Math.min(run, 138) - 11);
+      if (run >= 3) emit(17, run - 3), (run = 0);
+    } else {
+      emit(v), run--;
+      for (; run >= 3; run -= Math.min(run, 6)) emit(16, Math.min(run, 6) - 3);
+    }
+    for (; run > 0; run--) emit(v);
+  }
+  const freqs = new Uint32Array(19);
+  for (const s of runs) freqs[s]++;
+  const codeLengthLengths = codeLengths(freqs, 7);
+  let hclen = 19;
+  while (hclen > 4 && codeLengthLengths[CODE_LENGTH_ORDER[hclen - 1]!] === 0) hclen--;
+  let bits = 5 + 5 + 4 + 3 * hclen;
+  for (const s of runs) bits += codeLengthLengths[s]! + (s >= 16 ? RUN_EXTRA_BITS[s - 16]! : 0);
+  return { hlit, hdist, hclen, codeLengthLengths, runs: Uint8Array.from(runs), runExtra: Uint8Array.from(runExtra), bits };
+}
+
+/** Writes items[from, to), which encode raw[rawFrom, rawTo), as one block of the planned type. */
+export function writeBlock(w: BitWriter, plan: BlockPlan, items: Uint32Array, from: number, to: number, raw: Uint8Array, rawFrom: number, rawTo: number, final: boolean): void {
+  w.reserve(Math.ceil(plan.bits / 8) + 16);
+  if (plan.type === 'stored') {
+    let at = rawFrom;
+    do {
+      const n = Math.min(STORED_MAX, rawTo - at);
+      w.put(final && at + n === rawTo ? 1 : 0, 1);
+      w.put(0, 2);
+      w.alignToByte();
+      w.put(n, 16);
+      w.put(~n & 0xffff, 16);
+      w.bytes(raw.subarray(at, at + n));
+      at += n;
+    } while (at < rawTo);
+    return;
+  }
+  w.put(final ? 1 : 0, 1);
+  w.put(plan.type === 'fixed' ? 1 : 2, 2);
+  const h = plan.header;
+  if (h) {
+    w.put(h.hlit - 257, 5);
+    w.put(h.hdist - 1, 5);
+    w.put(h.hclen - 4, 4);
+    for (let i = 0; i < h.hclen; i++) w.put(h.codeLengthLengths[CODE_LENGTH_ORDER[i]!]!, 3);
+    const clCodes = canonicalCodes(h.codeLengthLengths);
+    for (let i = 0; i < h.runs.length; i++) {
+      const s = h.runs[i]!;
+      w.put(clCodes[s]!, h.codeLengthLengths[s]!);
+      if (s >= 16) w.put(h.runExtra[i]!, RUN_EXTRA_BITS[s - 16]!);
+    }
+  }
+  const litlenLen = plan.litlen;
+  const distLen = plan.dist;
+  const litlenCode = canonicalCodes(litlenLen);
+  const distCode = canonicalCodes(distLen);
+  for (let i = from; i < to; i++) {
+    const item = items[i]!;
+    if (item < 256) {
+      w.put(litlenCode[item]!, litlenLen[item]!);
+      continue;
+    }
+    const l = item >>> 16;
+    const d = item & 0xffff;
+    const ls = LENGTH_SYMBOL[l]!;
+    w.put(litlenCode[ls]!, litlenLen[ls]!);
+    if (LENGTH_EXTRA[ls - 257]) w.put(l - LENGTH_BASE[ls - 257]!, LENGTH_EXTRA[ls - 257]!);
+    const ds = DIST_SYMBOL[d]!;
+    w.put(distCode[ds]!, distLen[ds]!);
+    if (DIST_EXTRA[ds]) w.put(d - DIST_BASE[ds]!, DIST_EXTRA[ds]!);
+  }
+  w.put(litlenCode[END_OF_BLOCK]!, litlenLen[END_OF_BLOCK]!);
+}

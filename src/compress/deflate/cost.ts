@@ -1,0 +1,69 @@
+/**
+ * The parser's price list: what each literal, length and distance would cost in the block being
+ * built, in 1/256 bit. Prices are -log2 of each symbol's share of the previous parse (an unseen
+ * symbol counts as half an occurrence), plus its extra bits. Only integer results of exactly
+ * rounded IEEE arithmetic are used, so every CPU and Node prices a parse the same.
+ */
+import { DIST_EXTRA, DIST_SYMBOLS, END_OF_BLOCK, FIXED_DIST_LENGTHS, FIXED_LITLEN_LENGTHS, LENGTH_EXTRA, LENGTH_SYMBOL, LITLEN_SYMBOLS, MAX_MATCH, MIN_MATCH } from './symbols.js';
+import type { SymbolStats } from './stats.js';
+
+export const BIT = 256;
+
+export interface CostModel {
+  literal: Float64Array;
+  /** By match length 3..258, with the length's extra bits. */
+  length: Float64Array;
+  /** By distance symbol, with its extra bits. */
+  distance: Float64Array;
+}
+
+/** log2(x) · 256, for x ≥ 1, rounded down; from repeated squaring, not Math.log2, whose last bit is the engine's choice. */
+export function log2Scaled(x: number): number {
+  const e = 31 - Math.clz32(x);
+  let m = x / 2 ** e;
+  let frac = 0;
+  for (let b = 0; b < 8; b++) {
+    m *= m;
+    frac <<= 1;
+    if (m >= 2) {
+      m /= 2;
+      frac |= 1;
+    }
+  }
+  return e * BIT + frac;
+}
+
+/** Prices from a parse's symbol counts. */
+export function modelFromStats(stats: SymbolStats): CostModel {
+  const lit = priceSymbols(stats.litlen, LITLEN_SYMBOLS);
+  const dist = priceSymbols(stats.dist, DIST_SYMBOLS);
+  return build((s) => lit[s]!, (d) => dist[d]!);
+}
+
+/** Prices of the fixed Huffman code: the first parse's guess, before any statistics exist. */
+export function fixedModel(): CostModel {
+  return build((s) => FIXED_LITLEN_LENGTHS[s]! * BIT, (d) => FIXED_DIST_LENGTHS[d]! * BIT);
+}
+
+function priceSymbols(freqs: Uint32Array, n: number): Float64Array {
+  let total = 0;
+  for (let s = 0; s < n; s++) total += freqs[s]!;
+  // counts doubled so that an unseen symbol can weigh one half
+  const whole = log2Scaled(2 * total + 1);
+  const price = new Float64Array(n);
+  for (let s = 0; s < n; s++) price[s] = Math.max(BIT / 4, whole - log2Scaled(freqs[s]! > 0 ? 2 * freqs[s]! : 1));
+  return price;
+}
+
+function build(litlen: (s: number) => number, dist: (d: number) => number): CostModel {
+  const literal = new Float64Array(END_OF_BLOCK);
+  for (let b = 0; b < END_OF_BLOCK; b++) literal[b] = litlen(b);
+  const length = new Float64Array(MAX_MATCH + 1);
+  for (let l = MIN_MATCH; l <= MAX_MATCH; l++) {
+    const s = LENGTH_SYMBOL[l]!;
+    length[l] = litlen(s) + LENGTH_EXTRA[s - 257]! * BIT;
+  }
+  const distance = new Float64Array(DIST_SYMBOLS);
+  for (let d = 0; d < DIST_SYMBOLS; d++) distance[d] = dist(d) + DIST_EXTRA[d]! * BIT;
+  return { literal, length, distance };
+}

@@ -1,0 +1,155 @@
+// AssemblyScript, compiled to WebAssembly by scripts/build.js (never by tsc): the encoder's two hot
+// loops, the match finder and the cheapest-path parser, and the symbol counts of a parse. The rest
+// of the encoder is TypeScript (../). Every buffer lives in this module's memory at an address the
+// caller chooses (../engine.ts); nothing here allocates. Only integer arithmetic and exactly
+// rounded f64 additions and comparisons, so the result is the same on every CPU.
+
+const MIN_MATCH: i32 = 3;
+const MAX_MATCH: i32 = 258;
+const MAX_DIST: i32 = 32768;
+const WINDOW_MASK: i32 = MAX_DIST - 1;
+const HASH_BITS: u32 = 16;
+
+/**
+ * Hash chains over 3-byte prefixes, for positions [from, to) of data[0, n); called for consecutive
+ * ranges starting at 0 (so that V8 can move the loop to optimised code between calls: WebAssembly
+ * has no on-stack replacement). For each position, every match longer than all nearer ones is
+ * written as `length << 16 | distance` to `matches` (u32), and `start` (i32[n + 1]) indexes them.
+ * A match of `nice` bytes ends the search, and the positions it covers are only indexed. Past
+ * `capacity` entries no more matches are recorded. `state` (i32[2]) carries the entry count and
+ * the positions still to skip from one call to the next.
+ */
+export function findMatches(data: usize, n: i32, from: i32, to: i32, depth: i32, nice: i32, start: usize, matches: usize, capacity: i32, head: usize, prev: usize, state: usize): void {
+  if (from == 0) {
+    memory.fill(head, 0xff, (<usize>1 << HASH_BITS) << 2);
+    store<i32>(state, 0);
+    store<i32>(state, 0, 4);
+  }
+  let count = load<i32>(state);
+  let skip = load<i32>(state, 4);
+  for (let pos = from; pos < to; pos++) {
+    store<i32>(start + (<usize>pos << 2), count);
+    if (pos + MIN_MATCH > n) continue;
+    const p = data + <usize>pos;
+    const key: u32 = (<u32>load<u8>(p) << 16) | (<u32>load<u8>(p, 1) << 8) | <u32>load<u8>(p, 2);
+    const slot = head + (<usize>((key * 0x9e3779b1) >> (32 - HASH_BITS)) << 2);
+    if (skip > 0) {
+      skip--;
+    } else {
+      const maxLen: i32 = min(MAX_MATCH, n - pos);
+      let best: i32 = MIN_MATCH - 1;
+      let cand = load<i32>(slot);
+      for (let left = depth; cand >= 0 && pos - cand <= MAX_DIST && left > 0; left--) {
+        const c = data + <usize>cand;
+        if (load<u8>(c + <usize>best) == load<u8>(p + <usize>best) && load<u8>(c) == load<u8>(p)) {
+          let l: i32 = 1;
+          while (l < maxLen && load<u8>(c + <usize>l) == load<u8>(p + <usize>l)) l++;
+          if (l > best) {
+            if (count < capacity) {
+              store<u32>(matches + (<usize>count << 2), (<u32>l << 16) | <u32>(pos - cand));
+              count++;
+            }
+            best = l;
+            if (l >= nice || l == maxLen) break;
+          }
+        }
+        cand = load<i32>(prev + (<usize>(cand & WINDOW_MASK) << 2));
+      }
+      if (best >= nice) skip = best - 1;
+    }
+    store<i32>(prev + (<usize>(pos & WINDOW_MASK) << 2), load<i32>(slot));
+    store<i32>(slot, pos);
+  }
+  store<i32>(start + (<usize>to << 2), count);
+  store<i32>(state, count);
+  store<i32>(state, skip, 4);
+}
+
+/** Distance symbol of distance d (RFC 1951 §3.2.5). */
+function distSymbol(d: i32): i32 {
+  const v = d - 1;
+  if (v < 2) return v;
+  const l = 31 - clz(v);
+  return 2 * l + ((v >> (l - 1)) & 1);
+}
+
+/**
+ * The cheapest parse of data[from, to) under the prices at `literal` (f64[256]), `length`
+ * (f64[259], by length) and `distance` (f64[30], by symbol); `cost` (f64[n + 1]) and `choice`
+ * (u32[n + 1]) are scratch. Ties keep the literal, then the shorter distance. Writes the items in
+ * order to `items` (u32) and returns their number.
+ */
+export function cheapestParse(data: usize, from: i32, to: i32, start: usize, matches: usize, literal: usize, length: usize, distance: usize, cost: usize, choice: usize, items: usize): i32 {
+  const n = to - from;
+  store<f64>(cost, 0);
+  for (let i: i32 = 1; i <= n; i++) store<f64>(cost + (<usize>i << 3), Infinity);
+  for (let i: i32 = 0; i < n; i++) {
+    const base = load<f64>(cost + (<usize>i << 3));
+    const p: i32 = from + i;
+    const byte = load<u8>(data + <usize>p);
+    const lit = base + load<f64>(literal + (<usize>byte << 3));
+    const next = cost + (<usize>(i + 1) << 3);
+    if (lit < load<f64>(next)) {
+      store<f64>(next, lit);
+      store<u32>(choice + (<usize>(i + 1) << 2), byte);
+    }
+    const room = n - i;
+    let l: i32 = MIN_MATCH;
+    const end = load<i32>(start + (<usize>(p + 1) << 2));
+    for (let k = load<i32>(start + (<usize>p << 2)); k < end && l <= room; k++) {
+      const m = load<u32>(matches + (<usize>k << 2));
+      const longest: i32 = min(<i32>(m >> 16), room);
+      const d: i32 = <i32>(m & 0xffff);
+      const withDistance = base + load<f64>(distance + (<usize>distSymbol(d) << 3));
+      for (; l <= longest; l++) {
+        const c = withDistance + load<f64>(length + (<usize>l << 3));
+        const at = cost + (<usize>(i + l) << 3);
+        if (c < load<f64>(at)) {
+          store<f64>(at, c);
+          store<u32>(choice + (<usize>(i + l) << 2), (<u32>l << 16) | <u32>d);
+        }
+      }
+    }
+  }
+  let count: i32 = 0;
+  for (let j = n; j > 0;) {
+    const c = load<u32>(choice + (<usize>j << 2));
+    j -= c < 256 ? 1 : <i32>(c >> 16);
+    count++;
+  }
+  let k = count;
+  for (let j = n; j > 0;) {
+    const c = load<u32>(choice + (<usize>j << 2));
+    store<u32>(items + (<usize>--k << 2), c);
+    j -= c < 256 ? 1 : <i32>(c >> 16);
+  }
+  return count;
+}
+
+/** Literal/length symbol of match length l. */
+function lengthSymbol(l: i32): i32 {
+  if (l == MAX_MATCH) return 285;
+  if (l < 11) return 257 + l - 3;
+  const v = l - 3;
+  const e = 29 - clz(v);
+  return 257 + 4 * e + 4 + ((v >> e) & 3);
+}
+
+/** The symbol counts of `count` items into `litlen` (u32[286]) and `dist` (u32[30]), end-of-block included. */
+export function countSymbols(items: usize, count: i32, litlen: usize, dist: usize): void {
+  memory.fill(litlen, 0, 286 << 2);
+  memory.fill(dist, 0, 30 << 2);
+  for (let i: i32 = 0; i < count; i++) {
+    const item = load<u32>(items + (<usize>i << 2));
+    if (item < 256) {
+      const at = litlen + (<usize>item << 2);
+      store<u32>(at, load<u32>(at) + 1);
+    } else {
+      const ls = litlen + (<usize>lengthSymbol(<i32>(item >> 16)) << 2);
+      store<u32>(ls, load<u32>(ls) + 1);
+      const ds = dist + (<usize>distSymbol(<i32>(item & 0xffff)) << 2);
+      store<u32>(ds, load<u32>(ds) + 1);
+    }
+  }
+  store<u32>(litlen + (256 << 2), 1);
+}
