@@ -33,6 +33,4 @@ await Promise.all([
   build({ ...common, format: 'cjs', entryPoints: ['src/cli.ts'], outfile: 'dist/bundle/cli.cjs', external: ['./program.cjs', './program.js'] }),
   // the named commands; each one's modules (and pako, fast-glob) are initialised on first use
   build({ ...commonjs, entryPoints: ['src/program.ts'], outfile: 'dist/bundle/program.cjs' }),
-  // the deflate worker, found beside program.cjs as ./gzip-worker.js
-  build({ ...common, format: 'esm', entryPoints: ['src/compress/gzip-worker.ts'], outfile: 'dist/bundle/gzip-worker.js' }),
 ]);

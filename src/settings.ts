@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { UserError } from './errors.js';
 
 export interface SketchSettings {
-  compress?: boolean;
+  /** true (the default level) or "max" (smaller, slower). */
+  compress?: boolean | 'default' | 'max';
   legacy?: boolean;
   fleet?: string[];
   strict?: boolean;
@@ -14,8 +15,8 @@ export interface SketchSettings {
 
 export const SETTINGS_FILE = 'esp8266-sign.json';
 
-const TYPES: Record<keyof SketchSettings, 'boolean' | 'string' | 'string[]'> = {
-  compress: 'boolean',
+const TYPES: Record<keyof SketchSettings, 'boolean' | 'string' | 'string[]' | 'compression'> = {
+  compress: 'compression',
   legacy: 'boolean',
   fleet: 'string[]',
   strict: 'boolean',
@@ -41,8 +42,11 @@ export function readSettings(sketchDir: string): SketchSettings {
   for (const [k, v] of Object.entries(value)) {
     const type = TYPES[k as keyof SketchSettings];
     if (!type) throw new UserError(`${path}: unknown setting "${k}". Known settings: ${Object.keys(TYPES).join(', ')}.`);
-    const ok = type === 'string[]' ? Array.isArray(v) && v.every((x) => typeof x === 'string') : typeof v === type;
-    if (!ok) throw new UserError(`${path}: "${k}" must be ${type === 'string[]' ? 'a list of strings' : `a ${type}`}, not ${JSON.stringify(v)}.`);
+    const ok = type === 'string[]' ? Array.isArray(v) && v.every((x) => typeof x === 'string')
+      : type === 'compression' ? typeof v === 'boolean' || v === 'default' || v === 'max'
+      : typeof v === type;
+    const want = type === 'string[]' ? 'a list of strings' : type === 'compression' ? 'true, false, "default" or "max"' : `a ${type}`;
+    if (!ok) throw new UserError(`${path}: "${k}" must be ${want}, not ${JSON.stringify(v)}.`);
   }
   return value as SketchSettings;
 }

@@ -4,7 +4,8 @@
  * version accepts, stages, copies and boots it.
  */
 import { resolve } from 'node:path';
-import { ExitCode, UserError } from '../errors.js';
+import type { CompressionLevel } from '../compress/gzip.js';
+import { ExitCode, UsageError, UserError } from '../errors.js';
 import { readUserFile, resolveFrom, writeFileAtomic, type Io } from '../io.js';
 import { makeLayout, parseFlashSize, parseOffset } from '../emulator/layouts.js';
 import { profileFor } from '../emulator/profiles.js';
@@ -15,7 +16,7 @@ import { fingerprint } from '../keys/check.js';
 import { describeFile, printJson } from '../report.js';
 import { readSettings } from '../settings.js';
 import type { Artifact, PostbuildContext, PostbuildSettings } from './context.js';
-import { binDigest, checkKeyEmbedded, checkKeys, compressedArtifacts, loadPrivateKey, MANIFEST_SUFFIX, readEmbeddedKey, removeStaleArtifacts, signArtifacts, smokeTestArtifacts, startCompression } from './stages.js';
+import { binDigest, checkKeyEmbedded, checkKeys, compressedArtifacts, loadPrivateKey, MANIFEST_SUFFIX, readEmbeddedKey, removeStaleArtifacts, signArtifacts, smokeTestArtifacts, compress } from './stages.js';
 
 export interface PostbuildOptions {
   sketchDir: string;
@@ -26,7 +27,8 @@ export interface PostbuildOptions {
   flashMode: string;
   fsStart?: string;
   fsEnd?: string;
-  compress?: boolean;
+  /** true = the default level; a string names the level (`--compress max`). */
+  compress?: boolean | string;
   legacy?: boolean;
   fleet?: string[];
   strict?: boolean;
@@ -43,11 +45,24 @@ function envFlag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
   throw new UserError(`$${name}="${v}" is not a yes/no value (use 1 or 0).`);
 }
 
+/** ESP8266_SIGN_COMPRESS: a yes/no value, or a level name. */
+function envCompression(env: NodeJS.ProcessEnv): boolean | string | undefined {
+  const v = env.ESP8266_SIGN_COMPRESS;
+  return v !== undefined && /^(default|max)$/i.test(v) ? v.toLowerCase() : envFlag(env, 'ESP8266_SIGN_COMPRESS');
+}
+
+function compressionLevel(value: boolean | string): false | CompressionLevel {
+  if (value === false) return false;
+  if (value === true || value === 'default') return 'default';
+  if (value === 'max') return 'max';
+  throw new UsageError(`--compress ${value}: the compression level must be "default" or "max" (or give --compress alone).`);
+}
+
 /** Command line, then environment, then esp8266-sign.json, then defaults (legacy on, compression off). */
 function resolveSettings(opts: PostbuildOptions, env: NodeJS.ProcessEnv, file: ReturnType<typeof readSettings>): PostbuildSettings {
   const fleetEnv = env.ESP8266_SIGN_FLEET ? env.ESP8266_SIGN_FLEET.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
   const settings = {
-    compress: opts.compress ?? envFlag(env, 'ESP8266_SIGN_COMPRESS') ?? file.compress ?? false,
+    compress: compressionLevel(opts.compress ?? envCompression(env) ?? file.compress ?? false),
     legacy: opts.legacy ?? envFlag(env, 'ESP8266_SIGN_LEGACY') ?? file.legacy ?? true,
     fleet: opts.fleet ?? fleetEnv ?? file.fleet ?? [],
     strict: opts.strict ?? envFlag(env, 'ESP8266_SIGN_STRICT') ?? file.strict ?? false,
@@ -94,14 +109,9 @@ export async function runPostbuild(opts: PostbuildOptions, io: Io): Promise<numb
   if (!ctx.embeddedKey && !ctx.privateKey && !ctx.settings.compress) return 0;
   checkKeys(ctx, looked);
   checkKeyEmbedded(ctx);
-  // deflate, the slowest step, runs partly on a worker while the uncompressed artifacts are signed and replayed
-  const gzip = startCompression(ctx);
-  try {
-    smokeTestArtifacts(ctx, signArtifacts(ctx));
-    if (gzip) smokeTestArtifacts(ctx, compressedArtifacts(ctx, await gzip.finish()));
-  } finally {
-    gzip?.cancel();
-  }
+  smokeTestArtifacts(ctx, signArtifacts(ctx));
+  const gz = compress(ctx);
+  if (gz) smokeTestArtifacts(ctx, compressedArtifacts(ctx, gz));
   return finish(ctx, opts, io);
 }
 

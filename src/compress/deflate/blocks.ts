@@ -2,13 +2,10 @@
  * Blocks: each run of items goes out as whichever of the three block types (RFC 1951 §3.2.3) is
  * smallest: stored, fixed Huffman, or dynamic Huffman with its code-length header run-length coded.
  */
-import type { BitWriter } from './bits.js';
+import type { Engine } from './engine.js';
 import { canonicalCodes, codeLengths } from './huffman.js';
 import type { SymbolStats } from './stats.js';
-import {
-  CODE_LENGTH_ORDER, DIST_BASE, DIST_EXTRA, DIST_SYMBOL, DIST_SYMBOLS, END_OF_BLOCK, FIXED_DIST_LENGTHS, FIXED_LITLEN_LENGTHS,
-  LENGTH_BASE, LENGTH_EXTRA, LENGTH_SYMBOL, LITLEN_SYMBOLS,
-} from './symbols.js';
+import { CODE_LENGTH_ORDER, DIST_EXTRA, DIST_SYMBOLS, END_OF_BLOCK, FIXED_DIST_LENGTHS, FIXED_LITLEN_LENGTHS, LENGTH_EXTRA, LITLEN_SYMBOLS } from './symbols.js';
 
 const STORED_MAX = 65535;
 const RUN_EXTRA_BITS = [2, 3, 7];
@@ -102,9 +99,8 @@ function dynamicHeader(litlen: Uint8Array, dist: Uint8Array): DynamicHeader {
   return { hlit, hdist, hclen, codeLengthLengths, runs: Uint8Array.from(runs), runExtra: Uint8Array.from(runExtra), bits };
 }
 
-/** Writes items[from, to), which encode raw[rawFrom, rawTo), as one block of the planned type. */
-export function writeBlock(w: BitWriter, plan: BlockPlan, items: Uint32Array, from: number, to: number, raw: Uint8Array, rawFrom: number, rawTo: number, final: boolean): void {
-  w.reserve(Math.ceil(plan.bits / 8) + 16);
+/** Writes `items`, which encode input bytes [rawFrom, rawTo), as one block of the planned type. */
+export function writeBlock(w: Engine, plan: BlockPlan, items: Uint32Array, rawFrom: number, rawTo: number, final: boolean): void {
   if (plan.type === 'stored') {
     let at = rawFrom;
     do {
@@ -114,7 +110,7 @@ export function writeBlock(w: BitWriter, plan: BlockPlan, items: Uint32Array, fr
       w.alignToByte();
       w.put(n, 16);
       w.put(~n & 0xffff, 16);
-      w.bytes(raw.subarray(at, at + n));
+      w.putInput(at, at + n);
       at += n;
     } while (at < rawTo);
     return;
@@ -134,24 +130,7 @@ export function writeBlock(w: BitWriter, plan: BlockPlan, items: Uint32Array, fr
       if (s >= 16) w.put(h.runExtra[i]!, RUN_EXTRA_BITS[s - 16]!);
     }
   }
-  const litlenLen = plan.litlen;
-  const distLen = plan.dist;
-  const litlenCode = canonicalCodes(litlenLen);
-  const distCode = canonicalCodes(distLen);
-  for (let i = from; i < to; i++) {
-    const item = items[i]!;
-    if (item < 256) {
-      w.put(litlenCode[item]!, litlenLen[item]!);
-      continue;
-    }
-    const l = item >>> 16;
-    const d = item & 0xffff;
-    const ls = LENGTH_SYMBOL[l]!;
-    w.put(litlenCode[ls]!, litlenLen[ls]!);
-    if (LENGTH_EXTRA[ls - 257]) w.put(l - LENGTH_BASE[ls - 257]!, LENGTH_EXTRA[ls - 257]!);
-    const ds = DIST_SYMBOL[d]!;
-    w.put(distCode[ds]!, distLen[ds]!);
-    if (DIST_EXTRA[ds]) w.put(d - DIST_BASE[ds]!, DIST_EXTRA[ds]!);
-  }
-  w.put(litlenCode[END_OF_BLOCK]!, litlenLen[END_OF_BLOCK]!);
+  const litlenCodes = canonicalCodes(plan.litlen);
+  w.putItems(items, plan.litlen, litlenCodes, plan.dist, canonicalCodes(plan.dist));
+  w.put(litlenCodes[END_OF_BLOCK]!, plan.litlen[END_OF_BLOCK]!);
 }

@@ -5,10 +5,9 @@
  * `max` searches deeper and iterates longer. Integer prices and fixed tie-breaks make the output
  * a function of the input alone: the same bytes on every Node, OS and CPU.
  */
-import { BitWriter } from './bits.js';
 import { planBlock, writeBlock, type BlockPlan } from './blocks.js';
 import { fixedModel, modelFromStats } from './cost.js';
-import { MatchEngine, type MatchSearch } from './engine.js';
+import { Engine, type MatchSearch } from './engine.js';
 import { splitBlocks, type BlockRange } from './split.js';
 
 export type DeflateLevel = 'default' | 'max';
@@ -43,30 +42,29 @@ export function deflateRaw(data: Uint8Array, level: DeflateLevel = 'default'): U
 
 /** deflateRaw with explicit parameters (what the levels are tuned with). */
 export function deflateWith(data: Uint8Array, params: LevelParams): Uint8Array {
-  const engine = new MatchEngine(data, params.search);
+  const engine = new Engine(data, params.search);
   let items = firstParse(engine, data.length);
   let blocks: Block[] = [];
   for (let round = 0; round < params.rounds; round++) {
     blocks = splitBlocks(items, params.segment, (run) => engine.statsOf(run)).map((range) => optimiseBlock(engine, items.subarray(range.itemFrom, range.itemTo), range, params.passes));
     items = concat(blocks.map((b) => b.items));
   }
-  const w = new BitWriter((data.length >>> 1) + 64);
-  blocks.forEach((b, i) => writeBlock(w, b.plan, b.items, 0, b.items.length, data, b.range.byteFrom, b.range.byteTo, i === blocks.length - 1));
-  return w.finish();
+  blocks.forEach((b, i) => writeBlock(engine, b.plan, b.items, b.range.byteFrom, b.range.byteTo, i === blocks.length - 1));
+  return engine.output();
 }
 
 /**
  * The parse the blocks are split by: fixed-code prices, in 64 KiB pieces (a piece boundary costs a
  * few bytes of this provisional parse only; the blocks are parsed again whole).
  */
-function firstParse(engine: MatchEngine, length: number): Uint32Array {
+function firstParse(engine: Engine, length: number): Uint32Array {
   const pieces: Uint32Array[] = [];
   const model = fixedModel();
   for (let from = 0; from < length; from += FIRST_PIECE) pieces.push(engine.cheapestParse(from, Math.min(length, from + FIRST_PIECE), model));
   return concat(pieces);
 }
 
-function optimiseBlock(engine: MatchEngine, first: Uint32Array, range: BlockRange, passes: number): Block {
+function optimiseBlock(engine: Engine, first: Uint32Array, range: BlockRange, passes: number): Block {
   const rawLength = range.byteTo - range.byteFrom;
   let best = { items: first, plan: planBlock(engine.statsOf(first), rawLength) };
   let last = best.items;

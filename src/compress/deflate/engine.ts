@@ -1,10 +1,12 @@
 /**
  * The WebAssembly half of the encoder (wasm/engine.ts, built by scripts/build.js into
  * engine-binary.ts, which is not committed): one instance per input, holding the input, its match
- * table and the parser's scratch in its own memory, freed with it.
+ * table, the parser's scratch and the output in its own memory, all freed with it. Long loops are
+ * fed in 64 KiB steps: WebAssembly has no on-stack replacement, so a single long call would run
+ * V8's baseline code from start to end, while later calls get the optimised code.
  */
-import { ENGINE_WASM } from './engine-binary.js';
 import type { CostModel } from './cost.js';
+import { ENGINE_WASM } from './engine-binary.js';
 import { emptyStats, type SymbolStats } from './stats.js';
 
 export interface MatchSearch {
@@ -12,13 +14,6 @@ export interface MatchSearch {
   depth: number;
   /** A match this long is taken as found: the search stops and the positions it covers are only indexed. */
   nice: number;
-}
-
-interface Exports {
-  memory: WebAssembly.Memory;
-  findMatches(data: number, n: number, from: number, to: number, depth: number, nice: number, start: number, matches: number, capacity: number, head: number, prev: number, state: number): void;
-  countSymbols(items: number, count: number, litlen: number, dist: number): void;
-  cheapestParse(data: number, from: number, to: number, start: number, matches: number, literal: number, length: number, distance: number, cost: number, choice: number, items: number): number;
 }
 
 // lib ES2022 has no WebAssembly types (they come with the DOM's); the little this module uses:
@@ -36,22 +31,35 @@ declare namespace WebAssembly {
   }
 }
 
-let compiled: WebAssembly.Module | undefined;
+interface Exports {
+  memory: WebAssembly.Memory;
+  findMatches(data: number, n: number, from: number, to: number, depth: number, nice: number, start: number, matches: number, capacity: number, head: number, prev: number, state: number): void;
+  parseBegin(cost: number, n: number): void;
+  parseRange(data: number, from: number, n: number, i0: number, i1: number, start: number, matches: number, literal: number, length: number, distance: number, cost: number, choice: number): void;
+  parseEnd(n: number, choice: number, items: number): number;
+  countSymbols(items: number, count: number, litlen: number, dist: number): void;
+  putBits(w: number, value: number, n: number): void;
+  putItems(w: number, items: number, count: number, codes: number): void;
+}
 
 /** Matches recorded per input byte at most (the table's size); deterministic, as it depends on the input alone. */
 const MATCHES_PER_BYTE = 6;
-/** Input bytes per findMatches call: after the first calls V8 runs the optimised code. */
-const FIND_CHUNK = 1 << 16;
+const STEP = 1 << 16;
 
-export class MatchEngine {
+let compiled: WebAssembly.Module | undefined;
+
+type Region = 'data' | 'start' | 'matches' | 'literal' | 'length' | 'distance' | 'cost' | 'choice' | 'items' | 'litlen' | 'dist' | 'codes' | 'writer' | 'out';
+
+export class Engine {
   private readonly wasm: Exports;
-  private readonly at: Record<'data' | 'start' | 'matches' | 'literal' | 'length' | 'distance' | 'cost' | 'choice' | 'items' | 'litlen' | 'dist', number>;
+  private readonly at: Record<Region, number>;
+  private readonly n: number;
 
   /** Copies `data` in and finds its matches. */
   constructor(data: Uint8Array, search: MatchSearch) {
     compiled ??= new WebAssembly.Module(Buffer.from(ENGINE_WASM, 'base64'));
     this.wasm = new WebAssembly.Instance(compiled).exports as unknown as Exports;
-    const n = data.length;
+    const n = (this.n = data.length);
     const capacity = MATCHES_PER_BYTE * n + 1024;
     let end = 1024;
     const take = (bytes: number) => {
@@ -63,26 +71,32 @@ export class MatchEngine {
       data: take(n), start: take(4 * (n + 1)), matches: take(4 * capacity),
       literal: take(8 * 256), length: take(8 * 259), distance: take(8 * 30),
       cost: take(8 * (n + 1)), choice: take(4 * (n + 1)), items: take(4 * (n + 1)),
-      litlen: take(4 * 286), dist: take(4 * 30),
+      litlen: take(4 * 286), dist: take(4 * 30), codes: take(4 * 320), writer: take(16),
+      // stored blocks are the worst case: 5 bytes per 64 KiB beyond the input itself
+      out: take(n + 5 * Math.ceil(n / 65535) + 1024),
     };
     const head = take(4 << 16);
     const prev = take(4 * 32768);
     const state = take(8);
     this.wasm.memory.grow(Math.ceil(end / 65536) - this.wasm.memory.buffer.byteLength / 65536);
-    new Uint8Array(this.wasm.memory.buffer, this.at.data, n).set(data);
-    for (let from = 0; from < n || from === 0; from += FIND_CHUNK) {
-      this.wasm.findMatches(this.at.data, n, from, Math.min(n, from + FIND_CHUNK), search.depth, search.nice, this.at.start, this.at.matches, capacity, head, prev, state);
+    this.bytes().set(data, this.at.data);
+    new Uint32Array(this.wasm.memory.buffer, this.at.writer, 4).set([this.at.out, 0, 0, 0]);
+    for (let from = 0; from < n; from += STEP) {
+      this.wasm.findMatches(this.at.data, n, from, Math.min(n, from + STEP), search.depth, search.nice, this.at.start, this.at.matches, capacity, head, prev, state);
     }
   }
 
   /** The items (stats.ts) of the cheapest parse of data[from, to) under `model`. */
   cheapestParse(from: number, to: number, model: CostModel): Uint32Array {
     const { memory } = this.wasm;
-    new Float64Array(memory.buffer, this.at.literal, 256).set(model.literal);
-    new Float64Array(memory.buffer, this.at.length, 259).set(model.length);
-    new Float64Array(memory.buffer, this.at.distance, 30).set(model.distance);
     const a = this.at;
-    const count = this.wasm.cheapestParse(a.data, from, to, a.start, a.matches, a.literal, a.length, a.distance, a.cost, a.choice, a.items);
+    new Float64Array(memory.buffer, a.literal, 256).set(model.literal);
+    new Float64Array(memory.buffer, a.length, 259).set(model.length);
+    new Float64Array(memory.buffer, a.distance, 30).set(model.distance);
+    const n = to - from;
+    this.wasm.parseBegin(a.cost, n);
+    for (let i = 0; i < n; i += STEP) this.wasm.parseRange(a.data, from, n, i, Math.min(n, i + STEP), a.start, a.matches, a.literal, a.length, a.distance, a.cost, a.choice);
+    const count = this.wasm.parseEnd(n, a.choice, a.items);
     return new Uint32Array(memory.buffer, a.items, count).slice();
   }
 
@@ -95,5 +109,48 @@ export class MatchEngine {
     stats.litlen.set(new Uint32Array(memory.buffer, this.at.litlen, 286));
     stats.dist.set(new Uint32Array(memory.buffer, this.at.dist, 30));
     return stats;
+  }
+
+  /** Appends the low `n` (≤ 24) bits of `value` to the output. */
+  put(value: number, n: number): void {
+    this.wasm.putBits(this.at.writer, value, n);
+  }
+
+  /** Pads the output to a byte boundary with zero bits (stored blocks' data starts there). */
+  alignToByte(): void {
+    const pending = new Uint32Array(this.wasm.memory.buffer, this.at.writer, 4)[3]!;
+    if (pending) this.put(0, 8 - pending);
+  }
+
+  /** Appends input bytes [from, to) verbatim; the output must be byte-aligned. */
+  putInput(from: number, to: number): void {
+    const w = new Uint32Array(this.wasm.memory.buffer, this.at.writer, 4);
+    this.bytes().copyWithin(this.at.out + w[1]!, this.at.data + from, this.at.data + to);
+    w[1] = w[1]! + (to - from);
+  }
+
+  /** Appends `items` coded with `codes` (lengths and bit-reversed codes per symbol: literal/length, then distance). */
+  putItems(items: Uint32Array, lengths: Uint8Array, codes: Uint16Array, distLengths: Uint8Array, distCodes: Uint16Array): void {
+    const table = new Uint32Array(this.wasm.memory.buffer, this.at.codes, 320);
+    for (let s = 0; s < lengths.length; s++) table[s] = (lengths[s]! << 16) | codes[s]!;
+    for (let s = 0; s < distLengths.length; s++) table[288 + s] = (distLengths[s]! << 16) | distCodes[s]!;
+    new Uint32Array(this.wasm.memory.buffer, this.at.items, items.length).set(items);
+    this.wasm.putItems(this.at.writer, this.at.items, items.length, this.at.codes);
+  }
+
+  /** The output so far, its last byte padded with zero bits; a copy, so the instance can go. */
+  output(): Uint8Array {
+    this.alignToByte();
+    const w = new Uint32Array(this.wasm.memory.buffer, this.at.writer, 4);
+    return this.bytes().slice(this.at.out, this.at.out + w[1]!);
+  }
+
+  /** Input length. */
+  get length(): number {
+    return this.n;
+  }
+
+  private bytes(): Uint8Array {
+    return new Uint8Array(this.wasm.memory.buffer);
   }
 }

@@ -73,17 +73,21 @@ function distSymbol(d: i32): i32 {
   return 2 * l + ((v >> (l - 1)) & 1);
 }
 
-/**
- * The cheapest parse of data[from, to) under the prices at `literal` (f64[256]), `length`
- * (f64[259], by length) and `distance` (f64[30], by symbol); `cost` (f64[n + 1]) and `choice`
- * (u32[n + 1]) are scratch. Ties keep the literal, then the shorter distance. Writes the items in
- * order to `items` (u32) and returns their number.
- */
-export function cheapestParse(data: usize, from: i32, to: i32, start: usize, matches: usize, literal: usize, length: usize, distance: usize, cost: usize, choice: usize, items: usize): i32 {
-  const n = to - from;
+/** Starts a cheapest-path parse of `n` bytes: every position unreached, the first one free. */
+export function parseBegin(cost: usize, n: i32): void {
   store<f64>(cost, 0);
   for (let i: i32 = 1; i <= n; i++) store<f64>(cost + (<usize>i << 3), Infinity);
-  for (let i: i32 = 0; i < n; i++) {
+}
+
+/**
+ * Relaxes the edges out of positions [i0, i1) of the parse of data[from, from + n), under the prices
+ * at `literal` (f64[256]), `length` (f64[259], by length) and `distance` (f64[30], by symbol):
+ * `cost` (f64[n + 1]) holds the cheapest known price of reaching each position, `choice`
+ * (u32[n + 1]) the item that reaches it so. Called for consecutive ranges (see findMatches). Ties
+ * keep the literal, then the shorter distance.
+ */
+export function parseRange(data: usize, from: i32, n: i32, i0: i32, i1: i32, start: usize, matches: usize, literal: usize, length: usize, distance: usize, cost: usize, choice: usize): void {
+  for (let i = i0; i < i1; i++) {
     const base = load<f64>(cost + (<usize>i << 3));
     const p: i32 = from + i;
     const byte = load<u8>(data + <usize>p);
@@ -111,6 +115,10 @@ export function cheapestParse(data: usize, from: i32, to: i32, start: usize, mat
       }
     }
   }
+}
+
+/** The parse's items, in order, from the choices that reach the end: writes them to `items` (u32) and returns their number. */
+export function parseEnd(n: i32, choice: usize, items: usize): i32 {
   let count: i32 = 0;
   for (let j = n; j > 0;) {
     const c = load<u32>(choice + (<usize>j << 2));
@@ -152,4 +160,67 @@ export function countSymbols(items: usize, count: i32, litlen: usize, dist: usiz
     }
   }
   store<u32>(litlen + (256 << 2), 1);
+}
+
+// The bit stream (RFC 1951 §3.1.1: bits fill each byte from its least significant end). `w` is
+// u32[4]: output address, bytes written, pending bits, their number (< 8 between calls).
+
+export function putBits(w: usize, value: u32, n: u32): void {
+  let acc = load<u32>(w, 8) | (value << load<u32>(w, 12));
+  let count = load<u32>(w, 12) + n;
+  let at = load<u32>(w) + load<u32>(w, 4);
+  while (count >= 8) {
+    store<u8>(at++, <u8>acc);
+    acc >>= 8;
+    count -= 8;
+  }
+  store<u32>(w, at - load<u32>(w), 4);
+  store<u32>(w, acc, 8);
+  store<u32>(w, count, 12);
+}
+
+/**
+ * Appends `count` items with the block's codes: `codes` is u32[288 + 32], each `length << 16 |
+ * bit-reversed code`, literal/length symbols first, then distance symbols.
+ */
+export function putItems(w: usize, items: usize, count: i32, codes: usize): void {
+  let acc: u64 = <u64>load<u32>(w, 8);
+  let bits: u32 = load<u32>(w, 12);
+  let at = load<u32>(w) + load<u32>(w, 4);
+  for (let i: i32 = 0; i < count; i++) {
+    const item = load<u32>(items + (<usize>i << 2));
+    if (item < 256) {
+      const c = load<u32>(codes + (<usize>item << 2));
+      acc |= <u64>(c & 0xffff) << bits;
+      bits += c >> 16;
+    } else {
+      const l = <i32>(item >> 16);
+      const ls = lengthSymbol(l);
+      const c = load<u32>(codes + (<usize>ls << 2));
+      acc |= <u64>(c & 0xffff) << bits;
+      bits += c >> 16;
+      if (l >= 11 && l < MAX_MATCH) {
+        const e = 29 - clz(l - 3);
+        acc |= <u64>((l - 3) & ((1 << e) - 1)) << bits;
+        bits += <u32>e;
+      }
+      const d = <i32>(item & 0xffff);
+      const dc = load<u32>(codes + (<usize>(288 + distSymbol(d)) << 2));
+      acc |= <u64>(dc & 0xffff) << bits;
+      bits += dc >> 16;
+      if (d > 4) {
+        const e = 30 - clz(d - 1);
+        acc |= <u64>((d - 1) & ((1 << e) - 1)) << bits;
+        bits += <u32>e;
+      }
+    }
+    while (bits >= 8) {
+      store<u8>(at++, <u8>acc);
+      acc >>= 8;
+      bits -= 8;
+    }
+  }
+  store<u32>(w, at - load<u32>(w), 4);
+  store<u32>(w, <u32>acc, 8);
+  store<u32>(w, bits, 12);
 }
