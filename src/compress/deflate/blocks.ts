@@ -69,34 +69,48 @@ function dynamicHeader(litlen: Uint8Array, dist: Uint8Array): DynamicHeader {
   const seq = new Uint8Array(hlit + hdist);
   seq.set(litlen.subarray(0, hlit));
   seq.set(dist.subarray(0, hdist), hlit);
-  const runs: number[] = [];
-  const runExtra: number[] = [];
-  const emit = (sym: number, extra = 0) => {
-    runs.push(sym);
-    runExtra.push(extra);
-  };
+  // run-length coding of the lengths (RFC 1951 §3.2.7): 16 repeats the previous length 3–6 times,
+  // 17 and 18 send 3–10 and 11–138 zeros
+  const runs = new Uint8Array(seq.length);
+  const runExtra = new Uint8Array(seq.length);
+  let count = 0;
   for (let i = 0; i < seq.length;) {
     const v = seq[i]!;
     let run = 1;
     while (i + run < seq.length && seq[i + run] === v) run++;
     i += run;
     if (v === 0) {
-      for (; run >= 11; run -= Math.min(run, 138)) emit(18, Math.min(run, 138) - 11);
-      if (run >= 3) emit(17, run - 3), (run = 0);
+      while (run >= 11) {
+        const r = Math.min(run, 138);
+        runs[count] = 18;
+        runExtra[count++] = r - 11;
+        run -= r;
+      }
+      if (run >= 3) {
+        runs[count] = 17;
+        runExtra[count++] = run - 3;
+        run = 0;
+      }
     } else {
-      emit(v), run--;
-      for (; run >= 3; run -= Math.min(run, 6)) emit(16, Math.min(run, 6) - 3);
+      runs[count++] = v;
+      run--;
+      while (run >= 3) {
+        const r = Math.min(run, 6);
+        runs[count] = 16;
+        runExtra[count++] = r - 3;
+        run -= r;
+      }
     }
-    for (; run > 0; run--) emit(v);
+    while (run-- > 0) runs[count++] = v;
   }
   const freqs = new Uint32Array(19);
-  for (const s of runs) freqs[s]++;
+  for (let i = 0; i < count; i++) freqs[runs[i]!]++;
   const codeLengthLengths = codeLengths(freqs, 7);
   let hclen = 19;
   while (hclen > 4 && codeLengthLengths[CODE_LENGTH_ORDER[hclen - 1]!] === 0) hclen--;
   let bits = 5 + 5 + 4 + 3 * hclen;
-  for (const s of runs) bits += codeLengthLengths[s]! + (s >= 16 ? RUN_EXTRA_BITS[s - 16]! : 0);
-  return { hlit, hdist, hclen, codeLengthLengths, runs: Uint8Array.from(runs), runExtra: Uint8Array.from(runExtra), bits };
+  for (let i = 0; i < count; i++) bits += codeLengthLengths[runs[i]!]! + (runs[i]! >= 16 ? RUN_EXTRA_BITS[runs[i]! - 16]! : 0);
+  return { hlit, hdist, hclen, codeLengthLengths, runs: runs.subarray(0, count), runExtra: runExtra.subarray(0, count), bits };
 }
 
 /** Writes `items`, which encode input bytes [rawFrom, rawTo), as one block of the planned type. */

@@ -4,7 +4,7 @@
  * symbol counts as half an occurrence), plus its extra bits. Only integer results of exactly
  * rounded IEEE arithmetic are used, so every CPU and Node prices a parse the same.
  */
-import { DIST_EXTRA, DIST_SYMBOLS, END_OF_BLOCK, FIXED_DIST_LENGTHS, FIXED_LITLEN_LENGTHS, LENGTH_EXTRA, LENGTH_SYMBOL, LITLEN_SYMBOLS, MAX_MATCH, MIN_MATCH } from './symbols.js';
+import { DIST_EXTRA, DIST_SYMBOLS, END_OF_BLOCK, LENGTH_EXTRA, LENGTH_SYMBOL, LITLEN_SYMBOLS, MAX_MATCH, MIN_MATCH } from './symbols.js';
 import type { SymbolStats } from './stats.js';
 
 export const BIT = 256;
@@ -38,11 +38,6 @@ export function modelFromStats(stats: SymbolStats): CostModel {
   const lit = priceSymbols(stats.litlen, LITLEN_SYMBOLS);
   const dist = priceSymbols(stats.dist, DIST_SYMBOLS);
   return build((s) => lit[s]!, (d) => dist[d]!);
-}
-
-/** Prices of the fixed Huffman code: the first parse's guess, before any statistics exist. */
-export function fixedModel(): CostModel {
-  return build((s) => FIXED_LITLEN_LENGTHS[s]! * BIT, (d) => FIXED_DIST_LENGTHS[d]! * BIT);
 }
 
 function priceSymbols(freqs: Uint32Array, n: number): Float64Array {

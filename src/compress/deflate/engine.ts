@@ -33,7 +33,8 @@ declare namespace WebAssembly {
 
 interface Exports {
   memory: WebAssembly.Memory;
-  findMatches(data: number, n: number, from: number, to: number, depth: number, nice: number, start: number, matches: number, capacity: number, head: number, prev: number, state: number): void;
+  findMatches(data: number, n: number, from: number, to: number, depth: number, nice: number, start: number, matches: number, capacity: number, head3: number, head: number, prev: number, state: number): void;
+  greedyParse(data: number, from: number, to: number, start: number, matches: number, items: number): number;
   parseBegin(cost: number, n: number): void;
   parseRange(data: number, from: number, n: number, i0: number, i1: number, start: number, matches: number, literal: number, length: number, distance: number, cost: number, choice: number): void;
   parseEnd(n: number, choice: number, items: number): number;
@@ -75,6 +76,7 @@ export class Engine {
       // stored blocks are the worst case: 5 bytes per 64 KiB beyond the input itself
       out: take(n + 5 * Math.ceil(n / 65535) + 1024),
     };
+    const head3 = take(4 << 15);
     const head = take(4 << 16);
     const prev = take(4 * 32768);
     const state = take(8);
@@ -82,8 +84,15 @@ export class Engine {
     this.bytes().set(data, this.at.data);
     new Uint32Array(this.wasm.memory.buffer, this.at.writer, 4).set([this.at.out, 0, 0, 0]);
     for (let from = 0; from < n; from += STEP) {
-      this.wasm.findMatches(this.at.data, n, from, Math.min(n, from + STEP), search.depth, search.nice, this.at.start, this.at.matches, capacity, head, prev, state);
+      this.wasm.findMatches(this.at.data, n, from, Math.min(n, from + STEP), search.depth, search.nice, this.at.start, this.at.matches, capacity, head3, head, prev, state);
     }
+  }
+
+  /** The items (stats.ts) of the greedy parse of the whole input: the longest match wherever there is one. */
+  greedyParse(): Uint32Array {
+    const a = this.at;
+    const count = this.wasm.greedyParse(a.data, 0, this.n, a.start, a.matches, a.items);
+    return new Uint32Array(this.wasm.memory.buffer, a.items, count).slice();
   }
 
   /** The items (stats.ts) of the cheapest parse of data[from, to) under `model`. */

@@ -5,7 +5,7 @@
  * Merges are judged by an entropy estimate (much cheaper than building the codes, and close to
  * them); the blocks finally written are priced exactly (planBlock).
  */
-import { log2Scaled, BIT } from './cost.js';
+import { BIT } from './cost.js';
 import { mergeStats, type SymbolStats } from './stats.js';
 import { DIST_EXTRA, DIST_SYMBOLS, LENGTH_EXTRA, LITLEN_SYMBOLS } from './symbols.js';
 
@@ -68,11 +68,17 @@ function part(freqs: Uint32Array, n: number, extra: (s: number) => number): numb
   let total = 0;
   for (let s = 0; s < n; s++) total += freqs[s]!;
   if (total === 0) return 0;
-  const whole = log2Scaled(total);
+  const whole = roughLog2(total);
   let bits = 0;
   for (let s = 0; s < n; s++) {
     const f = freqs[s]!;
-    if (f) bits += f * (whole - log2Scaled(f) + extra(s) * BIT) + BITS_PER_USED_SYMBOL * BIT;
+    if (f) bits += f * (whole - roughLog2(f) + extra(s) * BIT) + BITS_PER_USED_SYMBOL * BIT;
   }
   return bits;
+}
+
+/** log2(x) · 256 within 0.09 bit: the exponent plus the mantissa taken as linear (exact IEEE operations only). */
+function roughLog2(x: number): number {
+  const e = 31 - Math.clz32(x);
+  return (e + x / 2 ** e - 1) * BIT;
 }

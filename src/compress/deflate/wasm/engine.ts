@@ -9,18 +9,30 @@ const MAX_MATCH: i32 = 258;
 const MAX_DIST: i32 = 32768;
 const WINDOW_MASK: i32 = MAX_DIST - 1;
 const HASH_BITS: u32 = 16;
+const HASH3_BITS: u32 = 15;
+
+/** How far data[c..] and data[p..] agree, up to maxLen, four bytes at a time while they can. */
+function matchLength(c: usize, p: usize, maxLen: i32): i32 {
+  let l: i32 = 0;
+  while (l + 4 <= maxLen && load<u32>(c + <usize>l) == load<u32>(p + <usize>l)) l += 4;
+  while (l < maxLen && load<u8>(c + <usize>l) == load<u8>(p + <usize>l)) l++;
+  return l;
+}
 
 /**
- * Hash chains over 3-byte prefixes, for positions [from, to) of data[0, n); called for consecutive
- * ranges starting at 0 (so that V8 can move the loop to optimised code between calls: WebAssembly
- * has no on-stack replacement). For each position, every match longer than all nearer ones is
- * written as `length << 16 | distance` to `matches` (u32), and `start` (i32[n + 1]) indexes them.
- * A match of `nice` bytes ends the search, and the positions it covers are only indexed. Past
- * `capacity` entries no more matches are recorded. `state` (i32[2]) carries the entry count and
- * the positions still to skip from one call to the next.
+ * The match finder, for positions [from, to) of data[0, n); called for consecutive ranges starting
+ * at 0 (so that V8 can move the loop to optimised code between calls: WebAssembly has no on-stack
+ * replacement). The nearest earlier occurrence of the 3-byte prefix (`head3`) gives the shortest
+ * matches; hash chains over 4-byte prefixes (`head`, `prev`), walked nearest first for at most
+ * `depth` links, give the longer ones, as in libdeflate's hash-chain finder. For each position,
+ * every match longer than all nearer ones is written as `length << 16 | distance` to `matches`
+ * (u32), and `start` (i32[n + 1]) indexes them. A match of `nice` bytes ends the search, and the
+ * positions it covers are only indexed. Past `capacity` entries no more matches are recorded.
+ * `state` (i32[2]) carries the entry count and the positions still to skip from call to call.
  */
-export function findMatches(data: usize, n: i32, from: i32, to: i32, depth: i32, nice: i32, start: usize, matches: usize, capacity: i32, head: usize, prev: usize, state: usize): void {
+export function findMatches(data: usize, n: i32, from: i32, to: i32, depth: i32, nice: i32, start: usize, matches: usize, capacity: i32, head3: usize, head: usize, prev: usize, state: usize): void {
   if (from == 0) {
+    memory.fill(head3, 0xff, (<usize>1 << HASH3_BITS) << 2);
     memory.fill(head, 0xff, (<usize>1 << HASH_BITS) << 2);
     store<i32>(state, 0);
     store<i32>(state, 0, 4);
@@ -31,34 +43,51 @@ export function findMatches(data: usize, n: i32, from: i32, to: i32, depth: i32,
     store<i32>(start + (<usize>pos << 2), count);
     if (pos + MIN_MATCH > n) continue;
     const p = data + <usize>pos;
-    const key: u32 = (<u32>load<u8>(p) << 16) | (<u32>load<u8>(p, 1) << 8) | <u32>load<u8>(p, 2);
-    const slot = head + (<usize>((key * 0x9e3779b1) >> (32 - HASH_BITS)) << 2);
+    const key3: u32 = (<u32>load<u8>(p) << 16) | (<u32>load<u8>(p, 1) << 8) | <u32>load<u8>(p, 2);
+    const slot3 = head3 + (<usize>((key3 * 0x9e3779b1) >> (32 - HASH3_BITS)) << 2);
+    const has4 = pos + 4 <= n;
+    const slot = has4 ? head + (<usize>((load<u32>(p) * 0x9e3779b1) >> (32 - HASH_BITS)) << 2) : 0;
     if (skip > 0) {
       skip--;
     } else {
       const maxLen: i32 = min(MAX_MATCH, n - pos);
       let best: i32 = MIN_MATCH - 1;
-      let cand = load<i32>(slot);
-      for (let left = depth; cand >= 0 && pos - cand <= MAX_DIST && left > 0; left--) {
-        const c = data + <usize>cand;
-        if (load<u8>(c + <usize>best) == load<u8>(p + <usize>best) && load<u8>(c) == load<u8>(p)) {
-          let l: i32 = 1;
-          while (l < maxLen && load<u8>(c + <usize>l) == load<u8>(p + <usize>l)) l++;
-          if (l > best) {
-            if (count < capacity) {
-              store<u32>(matches + (<usize>count << 2), (<u32>l << 16) | <u32>(pos - cand));
-              count++;
-            }
-            best = l;
-            if (l >= nice || l == maxLen) break;
+      const near = load<i32>(slot3);
+      if (near >= 0 && pos - near <= MAX_DIST) {
+        const l = matchLength(data + <usize>near, p, maxLen);
+        if (l >= MIN_MATCH) {
+          if (count < capacity) {
+            store<u32>(matches + (<usize>count << 2), (<u32>l << 16) | <u32>(pos - near));
+            count++;
           }
+          best = l;
         }
-        cand = load<i32>(prev + (<usize>(cand & WINDOW_MASK) << 2));
+      }
+      if (has4 && best < nice && best < maxLen) {
+        let cand = load<i32>(slot);
+        for (let left = depth; cand >= 0 && pos - cand <= MAX_DIST && left > 0; left--) {
+          const c = data + <usize>cand;
+          if (load<u8>(c + <usize>best) == load<u8>(p + <usize>best)) {
+            const l = matchLength(c, p, maxLen);
+            if (l > best) {
+              if (count < capacity) {
+                store<u32>(matches + (<usize>count << 2), (<u32>l << 16) | <u32>(pos - cand));
+                count++;
+              }
+              best = l;
+              if (l >= nice || l == maxLen) break;
+            }
+          }
+          cand = load<i32>(prev + (<usize>(cand & WINDOW_MASK) << 2));
+        }
       }
       if (best >= nice) skip = best - 1;
     }
-    store<i32>(prev + (<usize>(pos & WINDOW_MASK) << 2), load<i32>(slot));
-    store<i32>(slot, pos);
+    store<i32>(slot3, pos);
+    if (has4) {
+      store<i32>(prev + (<usize>(pos & WINDOW_MASK) << 2), load<i32>(slot));
+      store<i32>(slot, pos);
+    }
   }
   store<i32>(start + (<usize>to << 2), count);
   store<i32>(state, count);
@@ -71,6 +100,32 @@ function distSymbol(d: i32): i32 {
   if (v < 2) return v;
   const l = 31 - clz(v);
   return 2 * l + ((v >> (l - 1)) & 1);
+}
+
+/**
+ * The greedy parse of data[from, to): the longest recorded match wherever there is one, else the
+ * literal. Writes the items to `items` (u32) and returns their number.
+ */
+export function greedyParse(data: usize, from: i32, to: i32, start: usize, matches: usize, items: usize): i32 {
+  let count: i32 = 0;
+  for (let p = from; p < to;) {
+    const first = load<i32>(start + (<usize>p << 2));
+    const end = load<i32>(start + (<usize>(p + 1) << 2));
+    let item: u32 = load<u8>(data + <usize>p);
+    let step: i32 = 1;
+    if (end > first) {
+      const m = load<u32>(matches + (<usize>(end - 1) << 2));
+      const l: i32 = min(<i32>(m >> 16), to - p);
+      if (l >= MIN_MATCH) {
+        item = (<u32>l << 16) | (m & 0xffff);
+        step = l;
+      }
+    }
+    store<u32>(items + (<usize>count << 2), item);
+    count++;
+    p += step;
+  }
+  return count;
 }
 
 /** Starts a cheapest-path parse of `n` bytes: every position unreached, the first one free. */
