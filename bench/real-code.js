@@ -31,8 +31,11 @@ function archivesIn(coreDir) {
   return out;
 }
 
-/** A firmware file of `size` bytes (give or take the final padding) made of real Xtensa code and data. */
-export function realCodeImage(coreDir, size) {
+/**
+ * A firmware file of about `size` bytes made of real Xtensa code and data; `embed` (a public key)
+ * is placed in .irom0.text as a compiled Updater_Signing.h would put it.
+ */
+export function realCodeImage(coreDir, size, embed) {
   const eboot = sections(readFileSync(join(coreDir, 'bootloaders', 'eboot', 'eboot.elf')));
   const boot = imageBytes(0x4010f000, ['.text', '.rodata'].map((n) => eboot.find((s) => s.name === n)).filter(Boolean));
   const sector0 = Buffer.alloc(0x1000, 0xaa);
@@ -68,6 +71,7 @@ export function realCodeImage(coreDir, size) {
   ];
   const fixed = 0x1000 + 8 + 4 * 8 + small.reduce((n, s) => n + s.bytes.length, 0) + 16;
   const irom = take([...code, ...rodata], size - fixed);
+  if (embed) Buffer.from(embed).copy(irom, 4096);
   const app = imageBytes(0x40100004, [{ address: 0x40201010, bytes: irom }, ...small], 0x02, 0x40);
   const file = Buffer.concat([sector0, app]);
   file.fill(0, 0x1010, 0x1018);

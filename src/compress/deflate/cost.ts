@@ -1,20 +1,24 @@
 /**
  * The parser's price list: what each literal, length and distance would cost in the block being
- * built, in 1/256 bit. Prices are -log2 of each symbol's share of the previous parse (an unseen
- * symbol counts as half an occurrence), plus its extra bits. Only integer results of exactly
- * rounded IEEE arithmetic are used, so every CPU and Node prices a parse the same.
+ * built, in 1/16 bit (so that a whole block's price fits the parser's 32-bit integers). Prices are
+ * -log2 of each symbol's share of the previous parse (an unseen symbol counts as half an
+ * occurrence), plus its extra bits. Only integer results of exactly rounded IEEE arithmetic are
+ * used, so every CPU and Node prices a parse the same.
  */
 import { DIST_EXTRA, DIST_SYMBOLS, END_OF_BLOCK, LENGTH_EXTRA, LENGTH_SYMBOL, LITLEN_SYMBOLS, MAX_MATCH, MIN_MATCH } from './symbols.js';
 import type { SymbolStats } from './stats.js';
 
+/** log2Scaled's unit: 1/256 bit. */
 export const BIT = 256;
+/** The parser's unit: 1/16 bit. */
+const PRICE_BIT = 16;
 
 export interface CostModel {
-  literal: Float64Array;
+  literal: Int32Array;
   /** By match length 3..258, with the length's extra bits. */
-  length: Float64Array;
+  length: Int32Array;
   /** By distance symbol, with its extra bits. */
-  distance: Float64Array;
+  distance: Int32Array;
 }
 
 /** log2(x) · 256, for x ≥ 1, rounded down; from repeated squaring, not Math.log2, whose last bit is the engine's choice. */
@@ -51,14 +55,15 @@ function priceSymbols(freqs: Uint32Array, n: number): Float64Array {
 }
 
 function build(litlen: (s: number) => number, dist: (d: number) => number): CostModel {
-  const literal = new Float64Array(END_OF_BLOCK);
-  for (let b = 0; b < END_OF_BLOCK; b++) literal[b] = litlen(b);
-  const length = new Float64Array(MAX_MATCH + 1);
+  const price = (scaled: number) => Math.round((scaled * PRICE_BIT) / BIT);
+  const literal = new Int32Array(END_OF_BLOCK);
+  for (let b = 0; b < END_OF_BLOCK; b++) literal[b] = price(litlen(b));
+  const length = new Int32Array(MAX_MATCH + 1);
   for (let l = MIN_MATCH; l <= MAX_MATCH; l++) {
     const s = LENGTH_SYMBOL[l]!;
-    length[l] = litlen(s) + LENGTH_EXTRA[s - 257]! * BIT;
+    length[l] = price(litlen(s) + LENGTH_EXTRA[s - 257]! * BIT);
   }
-  const distance = new Float64Array(DIST_SYMBOLS);
-  for (let d = 0; d < DIST_SYMBOLS; d++) distance[d] = dist(d) + DIST_EXTRA[d]! * BIT;
+  const distance = new Int32Array(DIST_SYMBOLS);
+  for (let d = 0; d < DIST_SYMBOLS; d++) distance[d] = price(dist(d) + DIST_EXTRA[d]! * BIT);
   return { literal, length, distance };
 }

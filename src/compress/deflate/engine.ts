@@ -70,8 +70,8 @@ export class Engine {
     };
     this.at = {
       data: take(n), start: take(4 * (n + 1)), matches: take(4 * capacity),
-      literal: take(8 * 256), length: take(8 * 259), distance: take(8 * 30),
-      cost: take(8 * (n + 1)), choice: take(4 * (n + 1)), items: take(4 * (n + 1)),
+      literal: take(4 * 256), length: take(4 * 259), distance: take(4 * 30),
+      cost: take(4 * (n + 1)), choice: take(4 * (n + 1)), items: take(4 * (n + 1)),
       litlen: take(4 * 286), dist: take(4 * 30), codes: take(4 * 320), writer: take(16),
       // stored blocks are the worst case: 5 bytes per 64 KiB beyond the input itself
       out: take(n + 5 * Math.ceil(n / 65535) + 1024),
@@ -99,9 +99,9 @@ export class Engine {
   cheapestParse(from: number, to: number, model: CostModel): Uint32Array {
     const { memory } = this.wasm;
     const a = this.at;
-    new Float64Array(memory.buffer, a.literal, 256).set(model.literal);
-    new Float64Array(memory.buffer, a.length, 259).set(model.length);
-    new Float64Array(memory.buffer, a.distance, 30).set(model.distance);
+    new Int32Array(memory.buffer, a.literal, 256).set(model.literal);
+    new Int32Array(memory.buffer, a.length, 259).set(model.length);
+    new Int32Array(memory.buffer, a.distance, 30).set(model.distance);
     const n = to - from;
     this.wasm.parseBegin(a.cost, n);
     for (let i = 0; i < n; i += STEP) this.wasm.parseRange(a.data, from, n, i, Math.min(n, i + STEP), a.start, a.matches, a.literal, a.length, a.distance, a.cost, a.choice);

@@ -1,8 +1,8 @@
 // AssemblyScript, compiled to WebAssembly by scripts/build.js (never by tsc): the encoder's two hot
 // loops, the match finder and the cheapest-path parser, and the symbol counts of a parse. The rest
 // of the encoder is TypeScript (../). Every buffer lives in this module's memory at an address the
-// caller chooses (../engine.ts); nothing here allocates. Only integer arithmetic and exactly
-// rounded f64 additions and comparisons, so the result is the same on every CPU.
+// caller chooses (../engine.ts); nothing here allocates. Integer arithmetic only, so the result is
+// the same on every CPU.
 
 const MIN_MATCH: i32 = 3;
 const MAX_MATCH: i32 = 258;
@@ -130,26 +130,26 @@ export function greedyParse(data: usize, from: i32, to: i32, start: usize, match
 
 /** Starts a cheapest-path parse of `n` bytes: every position unreached, the first one free. */
 export function parseBegin(cost: usize, n: i32): void {
-  store<f64>(cost, 0);
-  for (let i: i32 = 1; i <= n; i++) store<f64>(cost + (<usize>i << 3), Infinity);
+  store<i32>(cost, 0);
+  for (let i: i32 = 1; i <= n; i++) store<i32>(cost + (<usize>i << 2), i32.MAX_VALUE);
 }
 
 /**
  * Relaxes the edges out of positions [i0, i1) of the parse of data[from, from + n), under the prices
- * at `literal` (f64[256]), `length` (f64[259], by length) and `distance` (f64[30], by symbol):
- * `cost` (f64[n + 1]) holds the cheapest known price of reaching each position, `choice`
+ * (1/16 bit) at `literal` (i32[256]), `length` (i32[259], by length) and `distance` (i32[30], by
+ * symbol): `cost` (i32[n + 1]) holds the cheapest known price of reaching each position, `choice`
  * (u32[n + 1]) the item that reaches it so. Called for consecutive ranges (see findMatches). Ties
  * keep the literal, then the shorter distance.
  */
 export function parseRange(data: usize, from: i32, n: i32, i0: i32, i1: i32, start: usize, matches: usize, literal: usize, length: usize, distance: usize, cost: usize, choice: usize): void {
   for (let i = i0; i < i1; i++) {
-    const base = load<f64>(cost + (<usize>i << 3));
+    const base = load<i32>(cost + (<usize>i << 2));
     const p: i32 = from + i;
     const byte = load<u8>(data + <usize>p);
-    const lit = base + load<f64>(literal + (<usize>byte << 3));
-    const next = cost + (<usize>(i + 1) << 3);
-    if (lit < load<f64>(next)) {
-      store<f64>(next, lit);
+    const lit = base + load<i32>(literal + (<usize>byte << 2));
+    const next = cost + (<usize>(i + 1) << 2);
+    if (lit < load<i32>(next)) {
+      store<i32>(next, lit);
       store<u32>(choice + (<usize>(i + 1) << 2), byte);
     }
     const room = n - i;
@@ -159,12 +159,12 @@ export function parseRange(data: usize, from: i32, n: i32, i0: i32, i1: i32, sta
       const m = load<u32>(matches + (<usize>k << 2));
       const longest: i32 = min(<i32>(m >> 16), room);
       const d: i32 = <i32>(m & 0xffff);
-      const withDistance = base + load<f64>(distance + (<usize>distSymbol(d) << 3));
+      const withDistance = base + load<i32>(distance + (<usize>distSymbol(d) << 2));
       for (; l <= longest; l++) {
-        const c = withDistance + load<f64>(length + (<usize>l << 3));
-        const at = cost + (<usize>(i + l) << 3);
-        if (c < load<f64>(at)) {
-          store<f64>(at, c);
+        const c = withDistance + load<i32>(length + (<usize>l << 2));
+        const at = cost + (<usize>(i + l) << 2);
+        if (c < load<i32>(at)) {
+          store<i32>(at, c);
           store<u32>(choice + (<usize>(i + l) << 2), (<u32>l << 16) | <u32>d);
         }
       }
