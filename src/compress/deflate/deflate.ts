@@ -23,8 +23,8 @@ export interface LevelParams {
 const LEVELS: Record<DeflateLevel, LevelParams> = {
   // measured on a 1 MiB real-code image (bench/real-code.js): 0.992x GNU gzip -9; more passes gain < 0.1 %
   default: { search: { depth: 12, nice: 32 }, passes: 1, segment: 8192 },
-  // 0.984x; deeper search or further passes gain < 0.1 % for 1.5-2x the time
-  max: { search: { depth: 256, nice: 258 }, passes: 4, segment: 4096 },
+  // 0.984x; a deeper search or more passes gain < 0.1 % for 1.5-2x the time
+  max: { search: { depth: 256, nice: 258 }, passes: 3, segment: 4096 },
 };
 
 interface Block {

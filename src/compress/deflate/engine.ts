@@ -2,7 +2,7 @@
  * The WebAssembly half of the encoder (wasm/engine.ts, built by scripts/build.js into
  * engine-binary.ts, which is not committed): one instance per input, holding the input, its match
  * table, the parser's scratch and the output in its own memory, all freed with it. Long loops are
- * fed in 64 KiB steps: WebAssembly has no on-stack replacement, so a single long call would run
+ * fed in 16 KiB steps: WebAssembly has no on-stack replacement, so a single long call would run
  * V8's baseline code from start to end, while later calls get the optimised code.
  */
 import type { CostModel } from './cost.js';
@@ -45,7 +45,7 @@ interface Exports {
 
 /** Matches recorded per input byte at most (the table's size); deterministic, as it depends on the input alone. */
 const MATCHES_PER_BYTE = 6;
-const STEP = 1 << 16;
+const STEP = 1 << 14;
 
 let compiled: WebAssembly.Module | undefined;
 
