@@ -63,9 +63,13 @@ const board = ['--project-name', 'Blink.ino', '--core-version', '3.1.2', '--flas
 step('prebuild', ['prebuild', ...hooks, '--core-version', '3.1.2']);
 const pb = step('postbuild with compression, proven on 3.1.2 and a 3.0.2 fleet', ['postbuild', ...hooks, ...board, '--compress', '--fleet', '3.0.2']);
 console.log('\nWritten:');
-for (const f of ['Blink.ino.bin.signed', 'Blink.ino.bin.legacy_sig', 'Blink.ino.bin.gz', 'Blink.ino.bin.gz.signed', 'Blink.ino.bin.signed.json']) show(join(build, f));
+for (const f of ['Blink.ino.bin.signed', 'Blink.ino.bin.legacy_sig', 'Blink.ino.bin.gz', 'Blink.ino.bin.gz.signed', 'Blink.ino.manifest.json']) show(join(build, f));
 
-console.log('\nA failing build: the firmware was compiled for QIO, but the board menu (and the device) says DIO.');
-writeFileSync(join(build, 'Blink.ino.bin'), makeImage({ flashMode: 'qio', flashSize: '4M', size: 320_000, embed: pub, label: 'Blink demo' }));
-const fail = step('postbuild refuses to call it signed', ['postbuild', ...hooks, ...board]);
+console.log('\nA failing build, in a build folder of its own (build-qio/) so the files above stay:');
+console.log('the firmware was compiled for QIO, but the board menu (and the device) says DIO.');
+const qio = join(out, 'build-qio');
+cpSync(join(build, 'core'), join(qio, 'core'), { recursive: true });
+writeFileSync(join(qio, 'Blink.ino.bin'), makeImage({ flashMode: 'qio', flashSize: '4M', size: 320_000, embed: pub, label: 'Blink demo' }));
+const fail = step('postbuild refuses to call it signed, and leaves no artifact behind', ['postbuild', '--sketch-dir', 'Blink', '--build-dir', 'build-qio', ...board]);
 if (pb.status !== 0 || fail.status !== 3) process.exitCode = 1;
+console.log(`\nEverything listed above is in ${relative(process.cwd(), out) || out}/; the README's emulate, verify and inspect examples run there as written.`);

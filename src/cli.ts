@@ -16,12 +16,22 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     return await runProgram(argv, io);
   } catch (err) {
     if (err instanceof UserError) {
-      io.stderr(`esp8266-sign: ${err.message.trimEnd()}\n`);
+      reportError(io, argv, err.message, err.exitCode);
       return err.exitCode;
     }
     io.stderr(`esp8266-sign: internal error (please report it):\n${(err as Error)?.stack ?? String(err)}\n`);
     return ExitCode.ERROR;
   }
+}
+
+/**
+ * A failure as every command reports it: each line of the message on stderr behind the tool's
+ * name, and with --json one object on stdout as well, so a script reading stdout learns of it too.
+ */
+export function reportError(io: Io, argv: readonly string[], message: string, exitCode: number): void {
+  const text = message.trimEnd();
+  io.stderr(text.split('\n').filter((l) => l.trim() !== '').map((l) => (l.startsWith('esp8266-sign:') ? l : `esp8266-sign: ${l}`)).join('\n') + '\n');
+  if (argv.includes('--json')) io.stdout(JSON.stringify({ error: { exitCode, message: text } }, null, 2) + '\n');
 }
 
 const COMMANDS = new Set(['header', 'sign', 'keygen', 'verify', 'emulate', 'inspect', 'prebuild', 'postbuild', 'install', 'uninstall', 'doctor', 'help']);
@@ -35,5 +45,12 @@ function isNamedCommand(arg: string | undefined): boolean {
  * cheaper than starting the ES module loader); from the compiled modules, program.js.
  */
 function loadProgram(): Promise<typeof import('./program.js')> {
-  return typeof require === 'function' ? Promise.resolve(require('./program.cjs') as typeof import('./program.js')) : import('./program.js');
+  if (typeof require === 'function') {
+    try {
+      return Promise.resolve(require('./program.cjs') as typeof import('./program.js'));
+    } catch {
+      // not the bundle (tests run the modules as they are): load the module itself
+    }
+  }
+  return import('./program.js');
 }

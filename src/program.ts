@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ExitCode } from './errors.js';
+import { ExitCode, UsageError } from './errors.js';
 import type { Io } from './io.js';
+import { toolVersion } from './version.js';
 
 /** The named commands. Each action hands an options object to one command function. */
 export async function runProgram(argv: string[], io: Io): Promise<number> {
@@ -8,20 +9,21 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
   const program = new Command('esp8266-sign')
     .description('Sign ESP8266 Arduino OTA updates without Python or OpenSSL, and prove each artifact on an emulated ESP8266.')
     .addHelpText('after', '\nsigning.py drop-in: esp8266-sign --mode header|sign ... (details: esp8266-sign --mode sign --help)')
-    .version(await readVersion(), '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
+    .version(toolVersion(), '-V, --version')
+    .showHelpAfterError('esp8266-sign: run with --help for usage')
     .exitOverride()
-    .configureOutput({ writeOut: io.stderr, writeErr: io.stderr });
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (text, write) => write(rewordCommanderError(text)) });
 
   program
     .command('header')
     .description('write Updater_Signing.h from a public key (byte-identical to signing.py)')
-    .requiredOption('--publickey <file>', 'public key (SPKI PEM); a missing file writes ARDUINO_SIGNING 0')
+    .option('--publickey <file>', 'public key (SPKI PEM); a missing file writes ARDUINO_SIGNING 0')
+    .addOption(new Option('--pubkey <file>', 'the same as --publickey').hideHelp())
     .requiredOption('--out <file>', 'header to write; its folder is created')
     .option('--json', 'print a JSON report on stdout')
     .action(async (o) => {
       const { runHeader } = await import('./commands/header.js');
-      code = runHeader({ publicKey: o.publickey, out: o.out, json: o.json }, io);
+      code = runHeader({ publicKey: publicKeyOption(o, true)!, out: o.out, json: o.json }, io);
     });
 
   program
@@ -32,8 +34,10 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     .option('--out <file>', 'signed output (default: BIN.signed)')
     .option('--legacy <file>', 'also write the legacy signature that 2.5.x devices verify')
     .option('--publickey <file>', 'refuse unless the private key belongs to this public key')
+    .addOption(new Option('--pubkey <file>', 'the same as --publickey').hideHelp())
     .option('--passphrase-file <file>', 'passphrase of an encrypted key (or set ESP8266_SIGN_PASSPHRASE)')
-    .option('--filesystem', 'the input is a filesystem image (no ESP8266 image header expected)')
+    .option('--filesystem', 'the input is a filesystem image for a U_FS update (no ESP8266 image header expected)')
+    .option('--atomic-fs', 'the firmware receiving the filesystem image is built with -DATOMIC_FS_UPDATE (no warning)')
     .option('--json', 'print a JSON report on stdout')
     .action(async (o) => {
       const { runSign } = await import('./commands/sign.js');
@@ -42,9 +46,10 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
         bin: o.bin,
         out: o.out ?? `${o.bin}.signed`,
         legacy: o.legacy,
-        publicKey: o.publickey,
+        publicKey: publicKeyOption(o, false),
         passphraseFile: o.passphraseFile,
         filesystem: o.filesystem,
+        atomicFs: o.atomicFs,
         json: o.json,
       }, io);
     });
@@ -118,11 +123,12 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     .requiredOption('--build-dir <dir>', 'the build folder ({build.path})')
     .option('--core-version <version>', 'the core version ({version}); accepted for symmetry with postbuild')
     .option('--publickey <file>', 'public key (default: lookup chain, see README)')
+    .addOption(new Option('--pubkey <file>', 'the same as --publickey').hideHelp())
     .option('--privatekey <file>', 'private key to derive the public key from when there is no public key')
     .option('--passphrase-file <file>', 'passphrase of an encrypted private key')
     .action(async (o) => {
       const { runPrebuild } = await import('./prebuild/prebuild.js');
-      code = runPrebuild({ sketchDir: o.sketchDir, buildDir: o.buildDir, coreVersion: o.coreVersion, publicKey: o.publickey, privateKey: o.privatekey, passphraseFile: o.passphraseFile }, io);
+      code = runPrebuild({ sketchDir: o.sketchDir, buildDir: o.buildDir, coreVersion: o.coreVersion, publicKey: publicKeyOption(o, false), privateKey: o.privatekey, passphraseFile: o.passphraseFile }, io);
     });
 
   program
@@ -183,7 +189,7 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     });
 
   if (argv.length === 0) {
-    program.outputHelp();
+    program.outputHelp({ error: true });
     return ExitCode.USAGE;
   }
   try {
@@ -192,6 +198,10 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.OK;
       if (err.code === 'commander.executeSubCommandAsync') return ExitCode.OK;
+      const closest = closestOption(program, argv, err);
+      if (closest) io.stderr(`esp8266-sign: the closest valid option is ${closest}\n`);
+      if (argv[0] === 'postbuild') (await import('./postbuild/postbuild.js')).removeStaleAfterUsageError(argv, io);
+      if (argv.includes('--json')) io.stdout(JSON.stringify({ error: { exitCode: ExitCode.USAGE, message: rewordCommanderError(err.message).replace(/^esp8266-sign: /gm, '').trim() } }, null, 2) + '\n');
       return ExitCode.USAGE;
     }
     throw err;
@@ -199,16 +209,41 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
   return code;
 }
 
-async function readVersion(): Promise<string> {
-  const { readFileSync } = await import('node:fs');
-  // dist/program.js and dist/bundle/*.js sit one or two folders below package.json
-  for (const rel of ['../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version: string };
-      if (pkg.name === 'esp8266-sign') return pkg.version;
-    } catch {
-      // try the next level up
+/** `--publickey` or its other spelling `--pubkey`; with `required`, one of them must be there. */
+function publicKeyOption(o: { publickey?: string; pubkey?: string }, required: boolean): string | undefined {
+  if (o.publickey && o.pubkey && o.publickey !== o.pubkey) throw new UsageError('--publickey and --pubkey name different files: give one of them.');
+  const v = o.publickey ?? o.pubkey;
+  if (required && !v) throw new UsageError("required option '--publickey <file>' not specified");
+  return v;
+}
+
+/** Commander's "error: …" lines in the tool's own style. */
+export function rewordCommanderError(text: string): string {
+  return text
+    .replace(/^error: /gm, 'esp8266-sign: ')
+    .replace(/^\(Did you mean (.*)\?\)$/gm, 'esp8266-sign: did you mean $1?');
+}
+
+/** For an unknown option commander found nothing close to: the nearest option of that command anyway. */
+function closestOption(program: Command, argv: readonly string[], err: CommanderError): string | null {
+  if (err.code !== 'commander.unknownOption' || /Did you mean/.test(err.message)) return null;
+  const given = /'([^']+)'/.exec(err.message)?.[1];
+  const cmd = program.commands.find((c) => c.name() === argv[0]) ?? program;
+  const names = cmd.options.filter((o) => !o.hidden).map((o) => o.long).filter((n): n is string => Boolean(n));
+  if (!given || names.length === 0) return null;
+  return names.map((n) => [n, editDistance(given, n)] as const).sort((a, b) => a[1] - b[1])[0]![0];
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
     }
   }
-  return 'unknown';
+  return row[b.length]!;
 }

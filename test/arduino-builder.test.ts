@@ -14,13 +14,28 @@ const builder = ['/usr/bin/arduino-builder', '/usr/local/bin/arduino-builder'].f
 if (!builder && process.env.CI) throw new Error('arduino-builder is missing in CI: .ci/run must install it (apt-get install -y arduino-builder)');
 if (!builder) console.warn('SKIPPED: arduino-builder is not installed here, so the build-engine integration test does not run (apt-get install -y arduino-builder).');
 
-/** The fake core copied into `<root>/hardware/fakeesp/esp8266` with this machine's paths filled in. */
-function fakeCore(root: string): string {
+/**
+ * The fake core copied into `<root>/hardware/fakeesp/esp8266` with this machine's paths filled in.
+ * `2.5.2` rewrites it the way that release's platform.txt differs (device-behaviour.md §2): the
+ * header step in `recipe.hooks.core.prebuild.1`, the bundled `python`, and no `--legacy` file.
+ */
+function fakeCore(root: string, version: '3.1.2' | '2.5.2' = '3.1.2'): string {
   const core = join(root, 'hardware', 'fakeesp', 'esp8266');
   cpSync(join(FIXTURES, 'fake-core', 'esp8266'), core, { recursive: true });
   for (const f of ['platform.txt', join('tools', 'fake.mjs')]) {
     const p = join(core, f);
     writeFileSync(p, readFileSync(p, 'utf8').replaceAll('@NODE@', process.execPath).replaceAll('@ROOT@', ROOT));
+  }
+  if (version === '2.5.2') {
+    const p = join(core, 'platform.txt');
+    const text = readFileSync(p, 'utf8')
+      .replace(/^name=.*$/m, 'name=Fake ESP8266 Boards (2.5.2)')
+      .replace(/^version=.*$/m, 'version=2.5.2')
+      .replace(/^runtime\.tools\.python3\.path=.*$/m, 'runtime.tools.python.path={runtime.platform.path}/tools/python')
+      .replace(/^recipe\.hooks\.sketch\.prebuild\.pattern=.*$/m, 'recipe.hooks.core.prebuild.1.pattern="{runtime.tools.python.path}/python" "{runtime.tools.signing}" --mode header --publickey "{build.source.path}/public.key" --out "{build.path}/core/Updater_Signing.h"')
+      .replace(/^recipe\.objcopy\.hex\.2\.pattern=.*$/m, 'recipe.objcopy.hex.2.pattern="{runtime.tools.python.path}/python" "{runtime.tools.signing}" --mode sign --privatekey "{build.source.path}/private.key" --bin "{build.path}/{build.project_name}.bin" --out "{build.path}/{build.project_name}.bin.signed"');
+    expect(text).toContain('recipe.hooks.core.prebuild.1.pattern=');
+    writeFileSync(p, text);
   }
   mkdirSync(join(root, 'tools'));
   return core;
@@ -67,7 +82,7 @@ describe.skipIf(!builder)('arduino-builder with our platform.local.txt', () => {
     const v = deviceAt('3.1.2', { layout: '4M2M', runningSketchSize: bin.length }).replay(readFileSync(signedPath));
     expect(v).toMatchObject({ accepted: true, boots: true });
     expect(statSync(join(b.build, `${b.project}.bin.legacy_sig`)).size).toBe(bin.length + 260);
-    const manifest = JSON.parse(readFileSync(join(b.build, `${b.project}.bin.signed.json`), 'utf8'));
+    const manifest = JSON.parse(readFileSync(join(b.build, `${b.project}.manifest.json`), 'utf8'));
     expect(manifest.artifacts.map((a: { name: string }) => a.name)).toEqual([`${b.project}.bin.signed`, `${b.project}.bin.legacy_sig`]);
     expect(manifest.build).toMatchObject({ flashSize: '4M', flashMode: 'dio', fsStart: '0x200000', fsEnd: '0x3fa000' });
   });
@@ -87,6 +102,29 @@ describe.skipIf(!builder)('arduino-builder with our platform.local.txt', () => {
     expect(b.exitCode).not.toBe(0);
     expect(b.output).toMatch(/does not belong to public key/);
     expect(existsSync(join(b.build, `${b.project}.bin.signed`))).toBe(false);
+  });
+});
+
+describe.skipIf(!builder)('arduino-builder with a 2.5.2-style core', () => {
+  const root = tempDir('esp8266 sign builder 2.5.2-');
+  const core = fakeCore(root, '2.5.2');
+
+  test('install overrides the 2.5.x header key, and a signed build verifies with the 2.5.x rules', async () => {
+    const inst = await runCli(['install', '--core-dir', core]);
+    expect(inst.exitCode, inst.stderr).toBe(0);
+    const local = readFileSync(join(core, 'platform.local.txt'), 'utf8');
+    expect(local).toMatch(/^recipe\.hooks\.core\.prebuild\.1\.pattern=.*prebuild/m);
+    expect(local).not.toMatch(/^recipe\.hooks\.sketch\.prebuild/m);
+    const dir = sketch(root, 'Old', { 'private.key': 'rsa2048.pkcs1.pem', 'public.key': 'rsa2048.public.pem' });
+    const b = await arduinoBuild(root, dir);
+    expect(b.exitCode, b.output).toBe(0);
+    const signedPath = join(b.build, `${b.project}.bin.signed`);
+    expect(b.output).toContain(`Signed binary: ${signedPath}`);
+    expect(existsSync(join(b.build, `${b.project}.bin.legacy_sig`))).toBe(false);
+    const verify = await runCli(['verify', signedPath, '--pubkey', join(dir, 'public.key'), '--core', '2.5.2']);
+    expect(verify.exitCode, verify.stderr).toBe(0);
+    const bin = readFileSync(join(b.build, `${b.project}.bin`));
+    expect(deviceAt('2.5.2', { layout: '4M2M', runningSketchSize: bin.length }).replay(readFileSync(signedPath))).toMatchObject({ accepted: true, boots: true });
   });
 });
 

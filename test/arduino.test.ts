@@ -1,5 +1,5 @@
 /** install / uninstall / doctor against fake Arduino trees, and the recipe lines per core version. */
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { corePatterns, dataDirs, findCores } from '../src/arduino/discover.js';
@@ -159,12 +159,76 @@ describe('install, uninstall, doctor', () => {
     expect(runDoctor({ json: true, sketchDir: sketch }, d, LAUNCHER)).toBe(1);
     const report = JSON.parse(d.out);
     expect(report.cores.find((c: { version: string }) => c.version === '3.1.2')).toMatchObject({ installed: true, current: true, overriddenKeysPresent: true });
-    expect(report.problems.join('\n')).toMatch(/core 2\.5\.2 .*not installed\. Fix: esp8266-sign install --core-dir/);
+    // a core esp8266-sign was never installed in is mentioned, not counted as a problem
+    expect(report.notes.join('\n')).toMatch(/core 2\.5\.2 .*esp8266-sign is not installed there, so it signs with signing\.py\. Fix: esp8266-sign install --core-dir/);
+    expect(report.problems.join('\n')).not.toMatch(/core 2\.5\.2/);
     expect(report.sketch).toMatchObject({ pairMatches: false, publicKey: { source: 'the sketch folder' } });
     expect(report.problems.join('\n')).toMatch(/does not belong to the public key/);
     const moved = captureIo(io.cwd, io.env);
-    runDoctor({ coreDir: cur }, moved, { node: '/elsewhere/node', cli: LAUNCHER.cli });
+    expect(runDoctor({ coreDir: cur }, moved, { node: '/elsewhere/node', cli: LAUNCHER.cli })).toBe(1);
     expect(moved.err).toMatch(/installed, OUTDATED/);
+  });
+
+  test('doctor prints plain text lines, and exits 0 when only unconfigured cores are found', () => {
+    const { io, cur } = twoCores();
+    runInstall({ coreDir: cur }, io, LAUNCHER);
+    const sketch = join(io.cwd, 'Sketch');
+    mkdirSync(sketch);
+    const d = captureIo(io.cwd, io.env);
+    expect(runDoctor({ sketchDir: sketch }, d, LAUNCHER)).toBe(0);
+    expect(d.out).toBe('');
+    for (const line of d.err.trimEnd().split('\n')) expect(line).toMatch(/^esp8266-sign: /);
+    expect(d.err).not.toMatch(/[{}]/);
+    expect(d.err).toMatch(/^esp8266-sign: {3}signing: off \(no keys found\)$/m);
+  });
+
+  test('install: the user\'s own lines setting our keys are named, with which one wins; the restart hint only after a change', () => {
+    const { io, cur } = twoCores();
+    writeFileSync(join(cur, 'platform.local.txt'), 'recipe.objcopy.hex.2.pattern=mine\n');
+    runInstall({ coreDir: cur }, io, LAUNCHER);
+    expect(io.err).toMatch(/also sets recipe\.objcopy\.hex\.2\.pattern above our block; ours comes later, so ours wins/);
+    expect(io.err).toMatch(/restart the Arduino IDE/);
+    writeFileSync(join(cur, 'platform.local.txt'), readFileSync(join(cur, 'platform.local.txt'), 'utf8') + 'recipe.objcopy.hex.2.pattern=later\n');
+    const again = captureIo(io.cwd, io.env);
+    runInstall({ coreDir: cur }, again, LAUNCHER);
+    expect(again.err).toMatch(/sets recipe\.objcopy\.hex\.2\.pattern again below our block; that later line wins/);
+    expect(again.err).not.toMatch(/restart the Arduino IDE/);
+  });
+
+  test('a begin marker without its end marker: install and uninstall change nothing and say how to repair it', () => {
+    const { io, cur } = twoCores();
+    runInstall({ coreDir: cur }, io, LAUNCHER);
+    const file = join(cur, 'platform.local.txt');
+    const cut = readFileSync(file, 'utf8').replace(/# <<< esp8266-sign <<<\n/, '') + 'my.own.line=keep\n';
+    writeFileSync(file, cut);
+    for (const run of [() => runInstall({ coreDir: cur }, captureIo(io.cwd, io.env), LAUNCHER), () => runUninstall({ coreDir: cur }, captureIo(io.cwd, io.env))]) {
+      expect(run).toThrow(/begin marker but not its end marker[\s\S]*Nothing was changed/);
+      expect(readFileSync(file, 'utf8')).toBe(cut);
+    }
+  });
+
+  test('the user\'s bytes are kept exactly, Latin-1 and all', () => {
+    const { io, cur } = twoCores();
+    const mine = Buffer.from('# Einstellungen f\xfcr M\xfcnchen\ncompiler.c.extra_flags=-DSTADT="M\xfcnchen"\n', 'latin1');
+    writeFileSync(join(cur, 'platform.local.txt'), mine);
+    runInstall({ coreDir: cur }, io, { node: '/opt/n\u00f6de/node', cli: LAUNCHER.cli });
+    const after = readFileSync(join(cur, 'platform.local.txt'));
+    expect(after.subarray(0, mine.length).equals(mine)).toBe(true);
+    expect(after.toString('latin1')).toContain(Buffer.from('/opt/n\u00f6de/node', 'utf8').toString('latin1'));
+    runUninstall({ coreDir: cur }, captureIo(io.cwd, io.env));
+    expect(readFileSync(join(cur, 'platform.local.txt')).equals(mine)).toBe(true);
+  });
+
+  test.each(['platform.txt', 'platform.local.txt'])('%s being a folder is a clear error, not a crash', (name) => {
+    const { io, cur } = twoCores();
+    rmSync(join(cur, name), { force: true });
+    mkdirSync(join(cur, name));
+    if (name === 'platform.txt') {
+      expect(() => runInstall({ coreDir: cur }, io, LAUNCHER)).toThrow(/platform\.txt .* is a folder, not a file/);
+    } else {
+      for (const run of [() => runInstall({ coreDir: cur }, io, LAUNCHER), () => runUninstall({ coreDir: cur }, io)]) expect(run).toThrow(/platform\.local\.txt .* is a folder, not a file/);
+      expect(runDoctor({ coreDir: cur }, captureIo(io.cwd, io.env), LAUNCHER)).toBe(1);
+    }
   });
 
   test('no core anywhere: a clear error with the fix', () => {

@@ -48,6 +48,8 @@ const postbuild = (l: Layout, extra: string[] = [], env: Record<string, string> 
   runCli(['postbuild', '--sketch-dir', l.sketch, '--build-dir', l.build, '--project-name', 'sketch.ino', '--core-version', '3.1.2',
     '--flash-size', '4M', '--flash-mode', 'dio', '--fs-start', '0x300000', '--fs-end', '0x3FA000', ...extra], { env });
 const out = (l: Layout, suffix: string) => join(l.build, `sketch.ino${suffix}`);
+/** Every file an earlier postbuild (of this or the previous version) may have left. */
+const STALE = ['.bin.signed', '.bin.legacy_sig', '.bin.gz', '.bin.gz.signed', '.bin.signed.json', '.manifest.json'];
 
 async function build(l: Layout, extra: string[] = [], env: Record<string, string> = {}) {
   const pre = await prebuild(l, env);
@@ -57,12 +59,15 @@ async function build(l: Layout, extra: string[] = [], env: Record<string, string
 }
 
 describe('which keys', () => {
-  test('no keys: signing off, nothing written, silent, exit 0', async () => {
+  test('no keys: signing off, silent, exit 0; only the manifest, naming the .bin as what devices get', async () => {
     const l = arduinoBuild();
     const r = await build(l);
     expect(r).toMatchObject({ exitCode: 0, stderr: '' });
     expect(readFileSync(join(l.build, 'core', 'Updater_Signing.h'), 'utf8')).toBe('#define ARDUINO_SIGNING 0\n');
-    for (const s of ['.bin.signed', '.bin.legacy_sig', '.bin.signed.json']) expect(existsSync(out(l, s))).toBe(false);
+    for (const s of ['.bin.signed', '.bin.legacy_sig', '.bin.gz', '.bin.signed.json']) expect(existsSync(out(l, s))).toBe(false);
+    const m = JSON.parse(readFileSync(out(l, '.manifest.json'), 'utf8'));
+    expect(m).toMatchObject({ manifestVersion: 2, key: null, signingEnabledInFirmware: false, upload: 'sketch.ino.bin', targets: [{ core: '3.1.2', artifact: 'sketch.ino.bin' }] });
+    expect(m.artifacts).toEqual([expect.objectContaining({ kind: 'plain', name: 'sketch.ino.bin', sha256: sha256(readFileSync(out(l, '.bin'))), verdicts: [expect.objectContaining({ core: '3.1.2', passed: true })] })]);
   });
 
   test('public key only: the build fails and names every place it looked', async () => {
@@ -84,6 +89,7 @@ describe('which keys', () => {
     const r = await postbuild(l);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toContain(`Signed binary: ${out(l, '.bin.signed')}`);
+    expect(r.stderr).toContain(`esp8266-sign: private key from the sketch folder (${join(l.sketch, 'private.key')})`);
   });
 
   test('both keys: signed + legacy, manifest, and the signed file boots on an emulated 3.1.2', async () => {
@@ -93,11 +99,12 @@ describe('which keys', () => {
     expect(r.stderr).toContain(`Signed binary: ${out(l, '.bin.signed')}`);
     expect(r.stderr).toContain(`Legacy signed binary: ${out(l, '.bin.legacy_sig')}`);
     const manifest = JSON.parse(r.stdout);
-    expect(JSON.parse(readFileSync(out(l, '.bin.signed.json'), 'utf8'))).toEqual(manifest);
-    expect(manifest).toMatchObject({ project: 'sketch.ino', core: '3.1.2', signingEnabledInFirmware: true, key: { source: 'the sketch folder' } });
+    expect(JSON.parse(readFileSync(out(l, '.manifest.json'), 'utf8'))).toEqual(manifest);
+    expect(manifest).toMatchObject({ manifestVersion: 2, project: 'sketch.ino', core: '3.1.2', signingEnabledInFirmware: true, key: { source: 'the sketch folder' }, upload: 'sketch.ino.bin.signed' });
+    expect(manifest.build).toEqual({ flashSize: '4M', flashSizeBytes: 4 << 20, flashMode: 'dio', fsStart: '0x300000', fsEnd: '0x3fa000' });
     expect(manifest.key.fingerprint).toMatch(/^SHA256:[0-9a-f]{64}$/);
     const signed = manifest.artifacts.find((a: { kind: string }) => a.kind === 'signed');
-    expect(signed).toMatchObject({ name: 'sketch.ino.bin.signed', written: true, sha256: sha256(readFileSync(out(l, '.bin.signed'))) });
+    expect(signed).toMatchObject({ name: 'sketch.ino.bin.signed', signature: 'digestinfo', compressed: false, sha256: sha256(readFileSync(out(l, '.bin.signed'))) });
     expect(signed.verdicts).toEqual([{ core: '3.1.2', passed: true, stage: 'done', error: null, cause: null }]);
     expect(manifest.artifacts.find((a: { kind: string }) => a.kind === 'legacy').verdicts[0].core).toBe('2.5.2');
     expect(deviceAt('3.1.2', { layout: '4M1M', runningSketchSize: 300_000 }).replay(readFileSync(out(l, '.bin.signed'))).boots).toBe(true);
@@ -199,23 +206,57 @@ describe('settings and artifacts', () => {
     expect(existsSync(out(l, '.bin.signed'))).toBe(true);
   });
 
-  test('fleet failures are warnings, or exit 3 with --strict', async () => {
+  test('each fleet core is told which file it takes: .legacy_sig for 2.5.x, the smallest that boots for the others', async () => {
     const l = arduinoBuild({ 'private.key': PRIV, 'public.key': PUB });
-    const r = await build(l, ['--fleet', '2.5.2,3.0.2']);
-    expect(r.exitCode).toBe(0);
-    expect(r.stderr).toMatch(/warning: sketch\.ino\.bin\.signed would not boot on core 2\.5\.2/);
-    const strict = await postbuild(l, ['--fleet', '2.5.2', '--strict']);
+    const r = await build(l, ['--fleet', '2.5.2,2.7.4,3.0.2', '--compress', '--strict', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const m = JSON.parse(r.stdout);
+    expect(m.targets).toEqual([
+      { core: '3.1.2', artifact: 'sketch.ino.bin.gz.signed' },
+      { core: '2.5.2', artifact: 'sketch.ino.bin.legacy_sig' },
+      { core: '2.7.4', artifact: 'sketch.ino.bin.signed' },
+      { core: '3.0.2', artifact: 'sketch.ino.bin.gz.signed' },
+    ]);
+    expect(r.stderr).toContain('esp8266-sign: devices get: core 3.1.2 → sketch.ino.bin.gz.signed; core 2.5.2 → sketch.ino.bin.legacy_sig; core 2.7.4 → sketch.ino.bin.signed');
+    expect(r.stderr).not.toMatch(/warning/);
+  });
+
+  test('a fleet core with no artifact is a warning, or with --strict exit 3 saying so in one line, and nothing written', async () => {
+    const l = arduinoBuild({ 'private.key': PRIV, 'public.key': PUB });
+    const r = await build(l, ['--fleet', '2.5.2', '--no-legacy']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/esp8266-sign: warning: no artifact of this build boots on a core 2\.5\.2 device/);
+    const strict = await postbuild(l, ['--fleet', '2.5.2', '--no-legacy', '--strict']);
     expect(strict.exitCode).toBe(3);
+    expect(strict.stderr).toMatch(/^esp8266-sign: --strict: no artifact boots on core 2\.5\.2$/m);
+    for (const s of ['.bin.signed', '.bin.legacy_sig', '.manifest.json']) expect(existsSync(out(l, s)), s).toBe(false);
+  });
+
+  test('a 2.5.x build: .bin.signed carries the legacy signature its devices verify, and no separate .legacy_sig', async () => {
+    const l = arduinoBuild({ 'private.key': PRIV, 'public.key': PUB });
+    await prebuild(l);
+    compile(l);
+    const r = await runCli(['postbuild', '--sketch-dir', l.sketch, '--build-dir', l.build, '--project-name', 'sketch.ino', '--core-version', '2.5.2', '--flash-size', '4M', '--flash-mode', 'dio', '--fs-start', '0x300000', '--fs-end', '0x3FA000', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(existsSync(out(l, '.bin.legacy_sig'))).toBe(false);
+    const signed = readFileSync(out(l, '.bin.signed'));
+    const v = deviceAt('2.5.2', { layout: '4M1M', runningSketchSize: 300_000 }).replay(signed);
+    expect(v.boots, v.cause ?? '').toBe(true);
+    expect(deviceAt('3.1.2', { layout: '4M1M', runningSketchSize: 300_000 }).replay(signed).updaterError?.name).toBe('SIGN');
+    const m = JSON.parse(r.stdout);
+    expect(m.artifacts.map((a: { name: string; signature: string }) => [a.name, a.signature])).toEqual([['sketch.ino.bin.signed', 'legacy']]);
+    expect(m.upload).toBe('sketch.ino.bin.signed');
   });
 
   test('stale artifacts from an earlier build are removed even when this build signs nothing', async () => {
     const l = arduinoBuild();
     await prebuild(l);
     compile(l);
-    for (const s of ['.bin.signed', '.bin.legacy_sig', '.bin.gz', '.bin.gz.signed', '.bin.signed.json']) writeFileSync(out(l, s), 'stale');
+    for (const s of STALE) writeFileSync(out(l, s), 'stale');
     const r = await postbuild(l);
     expect(r.exitCode).toBe(0);
-    for (const s of ['.bin.signed', '.bin.legacy_sig', '.bin.gz', '.bin.gz.signed', '.bin.signed.json']) expect(existsSync(out(l, s)), s).toBe(false);
+    for (const s of STALE.filter((x) => x !== '.manifest.json')) expect(existsSync(out(l, s)), s).toBe(false);
+    expect(readFileSync(out(l, '.manifest.json'), 'utf8')).not.toBe('stale');
   });
 
   test('an unchanged header is not rewritten (its mtime is kept)', async () => {
@@ -241,12 +282,14 @@ describe('settings and artifacts', () => {
     const l = arduinoBuild({ 'private.key': PRIV, 'public.key': PUB });
     await prebuild(l);
     compile(l, { mode: 'qio' });
+    for (const s of STALE) writeFileSync(out(l, s), 'stale');
     const r = await postbuild(l);
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toMatch(/built for flash mode qio but the device runs dio/);
     expect(r.stderr).toMatch(/fix: +build with Flash Mode DIO/);
-    expect(existsSync(out(l, '.bin.signed'))).toBe(false);
+    for (const s of STALE) expect(existsSync(out(l, s)), s).toBe(false);
     expect(r.stderr).not.toMatch(/^Signed binary:/m);
+    expect(r.stderr).toMatch(/Nothing was written/);
   });
 
   test('deterministic: the same inputs give byte-identical artifacts', async () => {
@@ -264,6 +307,50 @@ describe('settings and artifacts', () => {
   test('usage errors exit 2', async () => {
     const r = await runCli(['postbuild', '--sketch-dir', '.']);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/required option/);
+    expect(r.stderr).toMatch(/^esp8266-sign: required option/m);
+  });
+
+  test.each([
+    ['a missing option, caught before the command runs', ['--sketch-dir', 'x']],
+    ['a bad flash mode', ['--sketch-dir', 'x', '--core-version', '3.1.2', '--flash-size', '4M', '--flash-mode', 'fast']],
+    ['--fs-start without --fs-end', ['--sketch-dir', 'x', '--core-version', '3.1.2', '--flash-size', '4M', '--flash-mode', 'dio', '--fs-start', '0x300000']],
+  ])('a usage error (%s) still removes the artifacts of earlier builds', async (_n, args) => {
+    const l = arduinoBuild();
+    compile(l, { embed: null });
+    for (const s of STALE) writeFileSync(out(l, s), 'stale');
+    const r = await runCli(['postbuild', '--build-dir', l.build, '--project-name', 'sketch.ino', ...args]);
+    expect(r.exitCode, r.stderr).toBe(2);
+    for (const s of STALE) expect(existsSync(out(l, s)), s).toBe(false);
+  });
+
+  test('--json: a failure is one JSON object on stdout too', async () => {
+    const l = arduinoBuild({ 'public.key': PUB });
+    const r = await build(l, ['--json']);
+    expect(r.exitCode).toBe(1);
+    expect(JSON.parse(r.stdout)).toEqual({ error: { exitCode: 1, message: expect.stringMatching(/no private key was found/) } });
+  });
+
+  test('concurrent postbuilds of one build folder leave one consistent set', async () => {
+    const l = arduinoBuild({ 'private.key': PRIV, 'public.key': PUB });
+    await prebuild(l);
+    compile(l);
+    const runs = await Promise.all([postbuild(l, ['--compress']), postbuild(l, ['--no-legacy']), postbuild(l, ['--compress', '--no-legacy'])]);
+    for (const r of runs) expect(r.exitCode, r.stderr).toBe(0);
+    const m = JSON.parse(readFileSync(out(l, '.manifest.json'), 'utf8'));
+    const listed = (m.artifacts as Array<{ name: string; sha256: string; kind: string }>).filter((a) => a.kind !== 'plain');
+    for (const a of listed) expect(sha256(readFileSync(join(l.build, a.name))), a.name).toBe(a.sha256);
+    for (const s of ['.bin.signed', '.bin.legacy_sig', '.bin.gz', '.bin.gz.signed']) expect(existsSync(out(l, s)), s).toBe(listed.some((a) => a.name === `sketch.ino${s}`));
+  });
+
+  test('a folder where an artifact belongs: a clear error, and no artifact left', async () => {
+    const l = arduinoBuild({ 'private.key': PRIV, 'public.key': PUB });
+    await prebuild(l);
+    compile(l);
+    writeFileSync(out(l, '.bin.signed'), 'stale');
+    mkdirSync(out(l, '.bin.legacy_sig'));
+    const r = await postbuild(l);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/sketch\.ino\.bin\.legacy_sig is a folder where postbuild writes its artifacts/);
+    expect(existsSync(out(l, '.bin.signed'))).toBe(false);
   });
 });

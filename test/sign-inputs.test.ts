@@ -63,7 +63,7 @@ describe('bad inputs are refused with nothing written', () => {
     ['missing key', ['--privatekey', 'nope.key'], {}, /private key .*nope\.key does not exist\. Generate a key pair/],
     ['empty key', ['--privatekey', join(VECTORS, 'keys', 'empty.key')], {}, /private key .*empty\.key is empty/],
     ['garbage key', ['--privatekey', join(VECTORS, 'keys', 'garbage.key')], {}, /garbage\.key is not a private key this tool can read/],
-    ['key that is a folder', ['--privatekey', 'a folder.key'], {}, /private key .*a folder\.key is a directory/],
+    ['key that is a folder', ['--privatekey', 'a folder.key'], {}, /private key .*a folder\.key is a folder, not a file/],
     ['encrypted key without passphrase', ['--privatekey', 'enc-pkcs8.pem'], {}, /enc-pkcs8\.pem is encrypted\. Set ESP8266_SIGN_PASSPHRASE or pass --passphrase-file/],
     ['encrypted key with a wrong passphrase', ['--privatekey', 'enc-pkcs1.pem', '--passphrase-file', 'wrong.txt'], {}, /enc-pkcs1\.pem could not be decrypted: wrong passphrase/],
     ['EC key', ['--privatekey', join(VECTORS, 'keys', 'ec-p256.pkcs8.pem')], {}, /is an EC key\. No ESP8266 core can verify EC signatures/],

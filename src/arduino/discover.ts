@@ -4,7 +4,8 @@
  * the sketchbook's `hardware/`. Path logic takes an explicit OS so it is testable anywhere.
  */
 import fg from 'fast-glob';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readUserFile } from '../io.js';
 import path from 'node:path';
 import { parseProperties, type CoreFacts } from './recipes.js';
 
@@ -61,7 +62,8 @@ export interface InstalledCore extends CoreFacts {
 export function readCore(dir: string): InstalledCore | null {
   const file = path.join(dir, 'platform.txt');
   if (!existsSync(file)) return null;
-  const properties = parseProperties(readFileSync(file, 'utf8'));
+  // a folder or FIFO named platform.txt is a clear error, never a crash or a hang
+  const properties = parseProperties(readUserFile(file, 'platform.txt', 'Point --core-dir at the folder that holds the core\'s platform.txt.', 4 * 1024 * 1024).toString('utf8'));
   const name = properties.get('name') ?? '';
   const isEsp8266 = /esp8266/i.test(name) || properties.has('runtime.tools.signing');
   if (!isEsp8266) return null;

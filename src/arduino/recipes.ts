@@ -71,13 +71,31 @@ export function renderBlock(core: CoreFacts, launcher: Launcher): string {
   return [BEGIN_MARKER, `# esp8266 core ${core.version}: header from the public key before compiling, signing + device check after objcopy`, ...body, END_MARKER].join('\n') + '\n';
 }
 
-/** Splits a platform.local.txt into what is ours and everything else (kept as it is). */
-export function splitOurBlock(text: string): { before: string; ours: string | null; after: string } {
+/**
+ * Splits a platform.local.txt into what is ours and everything else (kept as it is). Without our
+ * end marker nobody can tell where our lines stop, so nothing is guessed: `broken` says so.
+ */
+export function splitOurBlock(text: string): { before: string; ours: string | null; after: string; broken?: boolean } {
   const start = text.indexOf(BEGIN_MARKER);
   if (start === -1) return { before: text, ours: null, after: '' };
   const endAt = text.indexOf(END_MARKER, start);
-  const end = endAt === -1 ? text.length : endAt + END_MARKER.length + (text[endAt + END_MARKER.length] === '\n' ? 1 : 0);
+  if (endAt === -1) return { before: text, ours: null, after: '', broken: true };
+  const end = endAt + END_MARKER.length + (text[endAt + END_MARKER.length] === '\n' ? 1 : 0);
   return { before: text.slice(0, start), ours: text.slice(start, end), after: text.slice(end) };
+}
+
+/**
+ * Keys of ours that the user's own lines also set. platform.local.txt is read top to bottom and the
+ * last value of a key wins, so a line above our block loses to ours and a line below it wins.
+ */
+export function conflictingKeys(text: string, block: string): Array<{ key: string; where: 'above' | 'below' }> {
+  const ours = new Set(parseProperties(block).keys());
+  const { before, after } = splitOurBlock(text);
+  const found: Array<{ key: string; where: 'above' | 'below' }> = [];
+  for (const [part, where] of [[before, 'above'], [after, 'below']] as const) {
+    for (const key of parseProperties(part).keys()) if (ours.has(key)) found.push({ key, where });
+  }
+  return found;
 }
 
 /** The file with our block in place of the old one (or appended); foreign lines are preserved. */

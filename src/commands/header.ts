@@ -24,7 +24,7 @@ export function runHeader(opts: HeaderOptions, io: Io): number {
   let keyReport: Record<string, unknown> | null = null;
   if (bytes !== undefined) {
     const chosen = chooseEmbeddedKey(bytes, opts.publicKey);
-    for (const w of chosen.warnings) io.stderr(`warning: ${w}\n`);
+    for (const w of chosen.warnings) io.stderr(`esp8266-sign: warning: ${w}\n`);
     content = renderHeader(chosen.bytes);
     if (opts.json) {
       const parsed = parsePublicKey(chosen.bytes, opts.publicKey);

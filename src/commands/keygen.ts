@@ -48,8 +48,8 @@ export function runKeygen(opts: KeygenOptions, io: Io): number {
   }
   writeFileAtomic(privatePath, privatePem, 0o600);
   writeFileAtomic(publicPath, publicPem);
-  io.stderr(`Wrote ${privatePath} (${bits}-bit RSA${passphrase ? ', encrypted' : ''}; keep it secret, keep a backup)\n`);
-  io.stderr(`Wrote ${publicPath}\n`);
+  io.stderr(`esp8266-sign: wrote ${privatePath} (${bits}-bit RSA${passphrase ? ', encrypted' : ''}; keep it secret, keep a backup)\n`);
+  io.stderr(`esp8266-sign: wrote ${publicPath}\n`);
   if (opts.json) {
     printJson(io.stdout, {
       command: 'keygen',

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { errnoCode, UserError } from '../errors.js';
+import { MAX_KEY_BYTES, readUserFile } from '../io.js';
 import { decodeDevicePublicKey, deviceKeyProblem, keyAsStrlenSees } from '../emulator/bearssl.js';
 import { checkDeviceKey, spkiPem } from '../keys/check.js';
 import { parsePublicKey } from '../keys/load.js';
@@ -50,13 +51,16 @@ export function chooseEmbeddedKey(bytes: Buffer, path: string): EmbeddedKey {
   return { bytes: spkiPem(derived.key), warnings, bits };
 }
 
-/** Reads a key file for the header; undefined when it is missing or not a file (signing off). */
+/**
+ * Reads a key file for the header; undefined when it is missing or a folder (signing off, as
+ * signing.py's IOError path). A FIFO, device or oversized file is an error, never a hang.
+ */
 export function readKeyIfPresent(path: string): Buffer | undefined {
   try {
-    return readFileSync(path);
+    if (statSync(path).isDirectory()) return undefined;
   } catch (err) {
     const code = errnoCode(err);
-    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return undefined;
-    throw new UserError(`public key ${path} cannot be read: ${(err as Error).message}`);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
   }
+  return readUserFile(path, 'public key', '', MAX_KEY_BYTES);
 }

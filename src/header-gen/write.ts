@@ -1,7 +1,7 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../io.js';
+import { assertWritable, readOptionalFile, writeFileAtomic } from '../io.js';
 
 /**
  * Writes the header only when its text changes, so the build does not recompile the core for
@@ -9,17 +9,14 @@ import { writeFileAtomic } from '../io.js';
  * Returns whether the file was written.
  */
 export function writeHeaderIfChanged(path: string, content: string): boolean {
-  try {
-    const existing = readFileSync(path, 'latin1').replace(/\r\n?/g, '\n');
-    if (existing === content) return false;
-  } catch {
-    // missing or unreadable: write it
-  }
+  const existing = readOptionalFile(path, 'header', 1024 * 1024);
+  if (existing !== undefined && existing.toString('latin1').replace(/\r\n?/g, '\n') === content) return false;
   try {
     mkdirSync(dirname(path), { recursive: true });
   } catch (err) {
     throw new UserError(`cannot create the folder for ${path}: ${(err as Error).message}`);
   }
+  assertWritable(path, 'header');
   writeFileAtomic(path, content);
   return true;
 }

@@ -5,7 +5,8 @@
  */
 import { basename, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
-import { isFile, readUserFile } from '../io.js';
+import { statSync } from 'node:fs';
+import { MAX_KEY_BYTES, readUserFile } from '../io.js';
 
 export type KeyKind = 'private' | 'public';
 
@@ -35,7 +36,7 @@ export function findKey(kind: KeyKind, q: KeyLookup): { found: FoundKey | null; 
   const looked: string[] = [];
   const named = (path: string, source: string): FoundKey => {
     const abs = resolve(q.cwd, path);
-    return { bytes: readUserFile(abs, `${kind} key`, `It was named by ${source}; fix the path or remove the setting.`), source, path: abs };
+    return { bytes: readUserFile(abs, `${kind} key`, `It was named by ${source}; fix the path or remove the setting.`, MAX_KEY_BYTES), source, path: abs };
   };
   if (q.option) return { found: named(q.option, `--${kind}key`), looked };
   const fileVar = q.env[FILE_VARS[kind]];
@@ -56,8 +57,17 @@ export function findKey(kind: KeyKind, q: KeyLookup): { found: FoundKey | null; 
     looked.push(`$${KEYS_DIR_VAR} (not set)`);
   }
   for (const [path, source] of candidates) {
-    if (isFile(path)) return { found: { bytes: readUserFile(path, `${kind} key`), source, path }, looked };
+    if (existsAsNonFolder(path)) return { found: { bytes: readUserFile(path, `${kind} key`, '', MAX_KEY_BYTES), source, path }, looked };
     looked.push(path);
   }
   return { found: null, looked };
+}
+
+/** A candidate that exists and is not a folder is read (a FIFO there is an error, not a silent skip). */
+function existsAsNonFolder(path: string): boolean {
+  try {
+    return !statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -1,5 +1,5 @@
 import { UserError } from '../errors.js';
-import { readUserFile } from '../io.js';
+import { MAX_KEY_BYTES, readUserFile } from '../io.js';
 
 export const PASSPHRASE_ENV = 'ESP8266_SIGN_PASSPHRASE';
 
@@ -9,7 +9,7 @@ export const PASSPHRASE_ENV = 'ESP8266_SIGN_PASSPHRASE';
  */
 export function readPassphrase(env: NodeJS.ProcessEnv, passphraseFile?: string): string | undefined {
   if (passphraseFile) {
-    const text = readUserFile(passphraseFile, 'passphrase file').toString('utf8');
+    const text = readUserFile(passphraseFile, 'passphrase file', '', MAX_KEY_BYTES).toString('utf8');
     const first = text.split(/\r?\n/, 1)[0] ?? '';
     if (first === '') throw new UserError(`passphrase file ${passphraseFile} is empty. Put the passphrase on its first line.`);
     return first;

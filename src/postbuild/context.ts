@@ -5,19 +5,27 @@ import type { PrivateKey } from '../keys/load.js';
 import type { Layout } from '../emulator/layouts.js';
 import type { SmokeResult } from '../emulator/smoke.js';
 import type { FlashMode } from '../image/image.js';
+import type { ArtifactKind, SignatureFormat } from './manifest.js';
 
-export type ArtifactKind = 'signed' | 'legacy' | 'gzip' | 'gzip-signed';
+export type { ArtifactKind } from './manifest.js';
 
 export interface Artifact {
   kind: ArtifactKind;
   name: string;
   path: string;
   bytes: Buffer;
-  /** The core versions it is proven on; the build's own first. */
+  signature: SignatureFormat | null;
+  compressed: boolean;
+  /**
+   * The core versions a device must run to be sent this file, in order: the first is the one whose
+   * verdict decides the build (the build's own core; a 2.5.x device for the legacy file).
+   */
   cores: string[];
   results: SmokeResult[];
-  /** A payload written beside the artifact that carries it (.bin.gz beside .bin.gz.signed). */
+  /** A payload written beside the artifact that carries it (.bin.gz beside .bin.gz.signed): not replayed. */
   payloadOf?: ArtifactKind;
+  /** Whether its file is written (the plain .bin already exists: it is only described). */
+  write: boolean;
   /** SHA-256 of `bytes` when signing already computed it (the manifest reuses it). */
   digest?: Buffer;
 }
@@ -35,6 +43,7 @@ export interface PostbuildContext {
   buildDir: string;
   project: string;
   core: string;
+  flashSize: string;
   flashMode: FlashMode;
   layout: Layout;
   settings: PostbuildSettings;

@@ -4,10 +4,12 @@
  * uncompressed artifacts → compress → sign and smoke-test those.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { lstatSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { gzipForDevice } from '../compress/gzip.js';
+import { MAX_KEY_BYTES, readOptionalFile } from '../io.js';
+import { MANIFEST_SUFFIX, OLD_MANIFEST_SUFFIX, type ArtifactKind, type SignatureFormat } from './manifest.js';
 import { profileFor } from '../emulator/profiles.js';
 import { smokeTest } from '../emulator/smoke.js';
 import { assertPairMatches, checkDeviceKey } from '../keys/check.js';
@@ -17,41 +19,53 @@ import { readPassphrase } from '../keys/passphrase.js';
 import { appendSignature, sha256, signDigestInfo, signLegacy } from '../signing/sign.js';
 import { headerPath } from '../prebuild/prebuild.js';
 import { parseHeader } from '../header-gen/header.js';
-import type { Artifact, ArtifactKind, PostbuildContext } from './context.js';
+import type { Artifact, PostbuildContext } from './context.js';
 
 export const ARTIFACT_SUFFIXES: Record<ArtifactKind, string> = {
+  plain: '.bin',
   signed: '.bin.signed',
   legacy: '.bin.legacy_sig',
   gzip: '.bin.gz',
   'gzip-signed': '.bin.gz.signed',
 };
-export const MANIFEST_SUFFIX = '.bin.signed.json';
 
-/** espota uploads `<bin>.signed` whenever it exists: nothing from an earlier build may survive. */
+/** What postbuild writes, so what an earlier build may have left: every artifact but the .bin, and the manifests. */
+export const WRITTEN_SUFFIXES = [...Object.values(ARTIFACT_SUFFIXES).filter((s) => s !== '.bin'), MANIFEST_SUFFIX, OLD_MANIFEST_SUFFIX];
+
+/**
+ * espota uploads `<bin>.signed` whenever it exists: nothing from an earlier build may survive. A
+ * folder where an artifact belongs is not ours to delete: every file goes, then that is an error.
+ */
 export function removeStaleArtifacts(buildDir: string, project: string): string[] {
   const removed: string[] = [];
-  for (const suffix of [...Object.values(ARTIFACT_SUFFIXES), MANIFEST_SUFFIX]) {
+  const folders: string[] = [];
+  for (const suffix of WRITTEN_SUFFIXES) {
     const p = join(buildDir, project + suffix);
+    let st;
     try {
-      statSync(p);
+      st = lstatSync(p);
+    } catch {
+      continue;
+    }
+    if (st.isDirectory()) {
+      folders.push(p);
+      continue;
+    }
+    try {
       rmSync(p, { force: true });
       removed.push(p);
-    } catch {
-      // not there
+    } catch (err) {
+      throw new UserError(`cannot remove ${p}, left by an earlier build: ${(err as Error).message}. An uploader would take it for this build's; remove it by hand.`);
     }
   }
+  if (folders.length) throw new UserError(`${folders.join(', ')} ${folders.length === 1 ? 'is a folder' : 'are folders'} where postbuild writes its artifacts. Move ${folders.length === 1 ? 'it' : 'them'} out of the build folder and build again.`);
   return removed;
 }
 
 /** The key bytes of the header the build compiled, or null when it says ARDUINO_SIGNING 0 / is missing. */
 export function readEmbeddedKey(buildDir: string): Buffer | null {
-  let text: string;
-  try {
-    text = readFileSync(headerPath(buildDir), 'latin1');
-  } catch {
-    return null;
-  }
-  return parseHeader(text);
+  const bytes = readOptionalFile(headerPath(buildDir), 'header', MAX_KEY_BYTES);
+  return bytes === undefined ? null : parseHeader(bytes.toString('latin1'));
 }
 
 export function loadPrivateKey(ctx: PostbuildContext, opts: { privateKey?: string; passphraseFile?: string; settingsKey?: string }, env: NodeJS.ProcessEnv, cwd: string): string[] {
@@ -97,9 +111,9 @@ export function checkKeyEmbedded(ctx: PostbuildContext): void {
   }
 }
 
-function artifact(ctx: PostbuildContext, kind: ArtifactKind, bytes: Buffer, cores: string[]): Artifact {
+function artifact(ctx: PostbuildContext, kind: ArtifactKind, bytes: Buffer, cores: string[], signature: SignatureFormat | null): Artifact {
   const name = ctx.project + ARTIFACT_SUFFIXES[kind];
-  return { kind, name, path: join(ctx.buildDir, name), bytes, cores, results: [] };
+  return { kind, name, path: join(ctx.buildDir, name), bytes, signature, compressed: kind === 'gzip' || kind === 'gzip-signed', cores, results: [], write: kind !== 'plain' };
 }
 
 /** Why compression is refused for this build's core, or null. Reads the profile, not the number. */
@@ -110,24 +124,54 @@ export function compressionRefusal(core: string, signing: boolean): string | nul
   return null;
 }
 
-/** `{project}.bin.signed` and (unless turned off) `{project}.bin.legacy_sig`. */
+/** The signature a device running `core` verifies: the bare digest on 2.5.x, DigestInfo from 2.6.0. */
+export function signatureFormatFor(core: string): SignatureFormat {
+  return profileFor(core).padding === 'null-oid' ? 'legacy' : 'digestinfo';
+}
+
+/** The build's core, then each fleet member once. */
+export function coresOf(ctx: PostbuildContext): string[] {
+  return [...new Set([ctx.core, ...ctx.settings.fleet])];
+}
+
+function fleetOf(ctx: PostbuildContext): string[] {
+  return coresOf(ctx).slice(1);
+}
+
+/** A 2.5.x device stands in for the legacy file's own check when no fleet member runs 2.5.x. */
+const LEGACY_DEVICE = '2.5.2';
+
+/**
+ * `{project}.bin.signed` in the format the build's own core verifies (legacy on 2.5.x, as 2.5.x's
+ * signing.py wrote it; DigestInfo from 2.6.0), and (unless turned off) `{project}.bin.legacy_sig`
+ * for 2.5.x devices. On a 2.5.x build the legacy file would hold the same bytes, so it is not written.
+ */
 export function signArtifacts(ctx: PostbuildContext): Artifact[] {
   const key = ctx.privateKey?.key;
   if (!key) return [];
   const digest = binDigest(ctx);
-  const made = [artifact(ctx, 'signed', appendSignature(ctx.bin, signDigestInfo(digest, key)), [ctx.core, ...fleetOf(ctx)])];
-  if (ctx.settings.legacy) made.push(artifact(ctx, 'legacy', appendSignature(ctx.bin, signLegacy(digest, key)), ['2.5.2']));
+  const sign = (format: SignatureFormat) => appendSignature(ctx.bin, format === 'legacy' ? signLegacy(digest, key) : signDigestInfo(digest, key));
+  const own = signatureFormatFor(ctx.core);
+  const cores = coresOf(ctx);
+  const made = [artifact(ctx, 'signed', sign(own), cores.filter((c) => signatureFormatFor(c) === own), own)];
+  if (ctx.settings.legacy && own !== 'legacy') {
+    const legacyCores = fleetOf(ctx).filter((c) => signatureFormatFor(c) === 'legacy');
+    made.push(artifact(ctx, 'legacy', sign('legacy'), legacyCores.length ? legacyCores : [LEGACY_DEVICE], 'legacy'));
+  }
   ctx.artifacts.push(...made);
   return made;
+}
+
+/** A build without a key: the .bin itself is what devices get; it is described and replayed, not copied. */
+export function plainArtifact(ctx: PostbuildContext): Artifact {
+  const a = { ...artifact(ctx, 'plain', ctx.bin, coresOf(ctx), null), digest: binDigest(ctx) };
+  ctx.artifacts.push(a);
+  return a;
 }
 
 /** SHA-256 of the .bin, hashed once for signing and the manifest. */
 export function binDigest(ctx: PostbuildContext): Buffer {
   return (ctx.binDigest ??= sha256(ctx.bin));
-}
-
-function fleetOf(ctx: PostbuildContext): string[] {
-  return ctx.settings.fleet.filter((c) => c !== ctx.core);
 }
 
 /**
@@ -152,15 +196,21 @@ export function compressedArtifacts(ctx: PostbuildContext, gz: Buffer): Artifact
     return [];
   }
   const key = ctx.privateKey?.key;
-  const fleet = fleetOf(ctx);
-  const gzFleet = fleet.filter((c) => compressionRefusal(c, Boolean(key)) === null);
-  for (const c of fleet.filter((c) => !gzFleet.includes(c))) ctx.warnings.push(`${ctx.project}.bin.gz${key ? '.signed' : ''} must not be sent to core ${c} devices: ${compressionRefusal(c, Boolean(key))}.`);
+  const gzCores = coresOf(ctx).filter((c) => compressionRefusal(c, Boolean(key)) === null);
   const digest = sha256(gz);
   const made = key
-    ? [artifact(ctx, 'gzip-signed', appendSignature(gz, signDigestInfo(digest, key)), [ctx.core, ...gzFleet]), { ...artifact(ctx, 'gzip', gz, []), payloadOf: 'gzip-signed' as const, digest }]
-    : [{ ...artifact(ctx, 'gzip', gz, [ctx.core, ...gzFleet]), digest }];
+    ? [artifact(ctx, 'gzip-signed', appendSignature(gz, signDigestInfo(digest, key)), gzCores, 'digestinfo'), { ...artifact(ctx, 'gzip', gz, [], null), payloadOf: 'gzip-signed' as const, digest }]
+    : [{ ...artifact(ctx, 'gzip', gz, gzCores, null), digest }];
   ctx.artifacts.push(...made);
   return made;
+}
+
+/** Which artifact a device of each core should get: the first that boots there, smallest first. */
+const PREFERENCE: readonly ArtifactKind[] = ['gzip-signed', 'signed', 'legacy', 'gzip', 'plain'];
+
+export function targetsOf(ctx: PostbuildContext): Array<{ core: string; artifact: Artifact | null }> {
+  const ranked = [...ctx.artifacts].filter((a) => !a.payloadOf).sort((a, b) => PREFERENCE.indexOf(a.kind) - PREFERENCE.indexOf(b.kind));
+  return coresOf(ctx).map((core) => ({ core, artifact: ranked.find((a) => a.results.some((r) => r.core === core && r.passed)) ?? null }));
 }
 
 /** Replays each artifact on the device of every core it is meant for. */

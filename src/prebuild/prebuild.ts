@@ -32,7 +32,7 @@ export function runPrebuild(opts: PrebuildOptions, io: Io): number {
   let content = DISABLED_HEADER;
   if (pub) {
     const chosen = chooseEmbeddedKey(pub.bytes, pub.path ?? pub.source);
-    for (const w of chosen.warnings) io.stderr(`warning: ${w}\n`);
+    for (const w of chosen.warnings) io.stderr(`esp8266-sign: warning: ${w}\n`);
     content = renderHeader(chosen.bytes);
     io.stderr(`esp8266-sign: public key from ${pub.source}${pub.path ? ` (${pub.path})` : ''}\n`);
   } else {

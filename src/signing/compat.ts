@@ -7,12 +7,12 @@ import { runSign } from '../commands/sign.js';
 
 /**
  * signing.py's command line, parsed the way argparse parses it: `--opt value`, `--opt=value`,
- * unique prefixes of long options (`--pub`), `-mheader`. Two options of ours ride along
- * (--passphrase-file, --filesystem); prefixes resolve against signing.py's own options first so
+ * unique prefixes of long options (`--pub`), `-mheader`. Options of ours ride along
+ * (--passphrase-file, --filesystem, --pubkey for --publickey); prefixes resolve against signing.py's own options first so
  * every abbreviation signing.py accepts means the same here.
  */
 const UPSTREAM = { mode: 'm', bin: 'b', out: 'o', legacy: 'l', publickey: 'p', privatekey: 's' } as const;
-const EXTRA_VALUED = ['passphrase-file'] as const;
+const EXTRA_VALUED = ['passphrase-file', 'pubkey'] as const;
 const EXTRA_FLAGS = ['filesystem'] as const;
 
 export interface CompatArgs {
@@ -23,6 +23,8 @@ export interface CompatArgs {
   publickey?: string;
   privatekey?: string;
   'passphrase-file'?: string;
+  /** Our spelling of --publickey in the named commands (emulate, verify, inspect). */
+  pubkey?: string;
   filesystem?: boolean;
   help?: boolean;
 }
@@ -94,9 +96,10 @@ function required(value: string | undefined, name: string, mode: string): string
 export async function runCompat(argv: readonly string[], io: Io): Promise<number> {
   const args = parseCompatArgs(argv);
   if (args.help) {
-    io.stderr(COMPAT_USAGE);
+    io.stdout(COMPAT_USAGE);
     return 0;
   }
+  args.publickey ??= args.pubkey;
   if (args.mode === 'header') {
     return runHeader({ publicKey: required(args.publickey, 'publickey', 'header'), out: required(args.out, 'out', 'header') }, io);
   }
@@ -109,7 +112,7 @@ export async function runCompat(argv: readonly string[], io: Io): Promise<number
         legacy: args.legacy,
         passphraseFile: args['passphrase-file'],
         filesystem: args.filesystem,
-        missingKeyIsNoop: true,
+        compat: true,
       },
       io,
     );
