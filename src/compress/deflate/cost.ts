@@ -41,29 +41,26 @@ export function log2Scaled(x: number): number {
 export function modelFromStats(stats: SymbolStats): CostModel {
   const lit = priceSymbols(stats.litlen, LITLEN_SYMBOLS);
   const dist = priceSymbols(stats.dist, DIST_SYMBOLS);
-  return build((s) => lit[s]!, (d) => dist[d]!);
-}
-
-function priceSymbols(freqs: Uint32Array, n: number): Float64Array {
-  let total = 0;
-  for (let s = 0; s < n; s++) total += freqs[s]!;
-  // counts doubled so that an unseen symbol can weigh one half
-  const whole = log2Scaled(2 * total + 1);
-  const price = new Float64Array(n);
-  for (let s = 0; s < n; s++) price[s] = Math.max(BIT / 4, whole - log2Scaled(freqs[s]! > 0 ? 2 * freqs[s]! : 1));
-  return price;
-}
-
-function build(litlen: (s: number) => number, dist: (d: number) => number): CostModel {
-  const price = (scaled: number) => Math.round((scaled * PRICE_BIT) / BIT);
-  const literal = new Int32Array(END_OF_BLOCK);
-  for (let b = 0; b < END_OF_BLOCK; b++) literal[b] = price(litlen(b));
+  const literal = lit.slice(0, END_OF_BLOCK);
   const length = new Int32Array(MAX_MATCH + 1);
   for (let l = MIN_MATCH; l <= MAX_MATCH; l++) {
     const s = LENGTH_SYMBOL[l]!;
-    length[l] = price(litlen(s) + LENGTH_EXTRA[s - 257]! * BIT);
+    length[l] = lit[s]! + LENGTH_EXTRA[s - 257]! * PRICE_BIT;
   }
   const distance = new Int32Array(DIST_SYMBOLS);
-  for (let d = 0; d < DIST_SYMBOLS; d++) distance[d] = price(dist(d) + DIST_EXTRA[d]! * BIT);
+  for (let d = 0; d < DIST_SYMBOLS; d++) distance[d] = dist[d]! + DIST_EXTRA[d]! * PRICE_BIT;
   return { literal, length, distance };
+}
+
+/** Each symbol's price in 1/16 bit: -log2 of its share, counts doubled so that an unseen symbol weighs one half. */
+function priceSymbols(freqs: Uint32Array, n: number): Int32Array {
+  let total = 0;
+  for (let s = 0; s < n; s++) total += freqs[s]!;
+  const whole = log2Scaled(2 * total + 1);
+  const unseen = Math.round((Math.max(BIT / 4, whole) * PRICE_BIT) / BIT);
+  const price = new Int32Array(n);
+  for (let s = 0; s < n; s++) {
+    price[s] = freqs[s]! > 0 ? Math.round((Math.max(BIT / 4, whole - log2Scaled(2 * freqs[s]!)) * PRICE_BIT) / BIT) : unseen;
+  }
+  return price;
 }
