@@ -198,10 +198,8 @@ function lengthSymbol(l: i32): i32 {
   return 257 + 4 * e + 4 + ((v >> e) & 3);
 }
 
-/** The symbol counts of `count` items into `litlen` (u32[286]) and `dist` (u32[30]), end-of-block included. */
+/** Adds the symbol counts of `count` items to `litlen` (u32[286]) and `dist` (u32[30]). */
 export function countSymbols(items: usize, count: i32, litlen: usize, dist: usize): void {
-  memory.fill(litlen, 0, 286 << 2);
-  memory.fill(dist, 0, 30 << 2);
   for (let i: i32 = 0; i < count; i++) {
     const item = load<u32>(items + (<usize>i << 2));
     if (item < 256) {
@@ -214,7 +212,6 @@ export function countSymbols(items: usize, count: i32, litlen: usize, dist: usiz
       store<u32>(ds, load<u32>(ds) + 1);
     }
   }
-  store<u32>(litlen + (256 << 2), 1);
 }
 
 // The bit stream (RFC 1951 §3.1.1: bits fill each byte from its least significant end). `w` is
