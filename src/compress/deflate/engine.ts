@@ -36,7 +36,7 @@ interface Exports {
   memory: WebAssembly.Memory;
   findMatches(data: number, n: number, from: number, to: number, depth: number, nice: number, start: number, matches: number, capacity: number, head3: number, head: number, prev: number, state: number): void;
   greedyParse(data: number, from: number, to: number, start: number, matches: number, items: number): number;
-  parseBegin(cost: number, n: number): void;
+  parseBegin(cost: number, from: number, to: number): void;
   parseRange(data: number, from: number, n: number, i0: number, i1: number, start: number, matches: number, literal: number, length: number, distance: number, cost: number, choice: number): void;
   parseEnd(n: number, choice: number, items: number): number;
   countSymbols(items: number, count: number, litlen: number, dist: number): void;
@@ -104,10 +104,10 @@ export class Engine {
     new Int32Array(memory.buffer, a.length, 259).set(model.length);
     new Int32Array(memory.buffer, a.distance, 30).set(model.distance);
     const n = to - from;
-    this.wasm.parseBegin(a.cost, n);
+    for (let i = 0; i <= n; i += STEP) this.wasm.parseBegin(a.cost, i, Math.min(n + 1, i + STEP));
     for (let i = 0; i < n; i += STEP) this.wasm.parseRange(a.data, from, n, i, Math.min(n, i + STEP), a.start, a.matches, a.literal, a.length, a.distance, a.cost, a.choice);
-    const count = this.wasm.parseEnd(n, a.choice, a.items);
-    return new Uint32Array(memory.buffer, a.items, count).slice();
+    const first = this.wasm.parseEnd(n, a.choice, a.items);
+    return new Uint32Array(memory.buffer, a.items + 4 * first, n - first).slice();
   }
 
   /** The symbol counts of `items`, with the end-of-block symbol (counted in 16 KiB steps, as the other loops). */

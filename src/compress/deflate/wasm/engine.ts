@@ -128,10 +128,9 @@ export function greedyParse(data: usize, from: i32, to: i32, start: usize, match
   return count;
 }
 
-/** Starts a cheapest-path parse of `n` bytes: every position unreached, the first one free. */
-export function parseBegin(cost: usize, n: i32): void {
-  store<i32>(cost, 0);
-  for (let i: i32 = 1; i <= n; i++) store<i32>(cost + (<usize>i << 2), i32.MAX_VALUE);
+/** Starts a cheapest-path parse: positions [from, to) unreached, position 0 free (called in steps). */
+export function parseBegin(cost: usize, from: i32, to: i32): void {
+  for (let i = from; i < to; i++) store<i32>(cost + (<usize>i << 2), i == 0 ? 0 : i32.MAX_VALUE);
 }
 
 /**
@@ -172,21 +171,18 @@ export function parseRange(data: usize, from: i32, n: i32, i0: i32, i1: i32, sta
   }
 }
 
-/** The parse's items, in order, from the choices that reach the end: writes them to `items` (u32) and returns their number. */
+/**
+ * The parse's items, from the choices that reach the end of `n` bytes: written backwards into
+ * `items` (u32[n + 1]) so that they end at index n, in order; returns the index of the first.
+ */
 export function parseEnd(n: i32, choice: usize, items: usize): i32 {
-  let count: i32 = 0;
-  for (let j = n; j > 0;) {
-    const c = load<u32>(choice + (<usize>j << 2));
-    j -= c < 256 ? 1 : <i32>(c >> 16);
-    count++;
-  }
-  let k = count;
+  let k = n;
   for (let j = n; j > 0;) {
     const c = load<u32>(choice + (<usize>j << 2));
     store<u32>(items + (<usize>--k << 2), c);
     j -= c < 256 ? 1 : <i32>(c >> 16);
   }
-  return count;
+  return k;
 }
 
 /** Literal/length symbol of match length l. */
