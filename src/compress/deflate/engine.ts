@@ -159,11 +159,6 @@ export class Engine {
     return this.bytes().slice(this.at.out, this.at.out + w[1]!);
   }
 
-  /** Input length. */
-  get length(): number {
-    return this.n;
-  }
-
   private bytes(): Uint8Array {
     return new Uint8Array(this.wasm.memory.buffer);
   }

@@ -1,6 +1,6 @@
 /**
  * A parse is a list of items: a literal byte (value < 256) or a match, `length << 16 | distance`.
- * SymbolStats counts the Huffman symbols a run of items needs (MatchEngine.statsOf), which is all a
+ * SymbolStats counts the Huffman symbols a run of items needs (Engine.statsOf), which is all a
  * block's size depends on.
  */
 import { DIST_SYMBOLS, END_OF_BLOCK, LITLEN_SYMBOLS } from './symbols.js';
