@@ -100,4 +100,6 @@ for (const n of measured) {
 await extraSections({ root, work, signingPy: pyNote ? null : signingPy, python, median });
 compressionSection({ root, work, nodes: measured, median });
 await postbuildSection({ root, work, signingPy: pyNote ? null : signingPy, python, median, cli, rounds, nodes: measured });
+await (await import('./upload.js')).uploadSection({ root, median, python });
+console.log((await import('./replay.js')).replaySection().join('\n'));
 rmSync(work, { recursive: true, force: true });

@@ -1,12 +1,14 @@
 /**
  * Exit codes shared by every command (DESIGN.md): 0 success or nothing to do, 1 a user-facing
- * error, 2 a usage error, 3 the emulated device rejects an artifact.
+ * error, 2 a usage error, 3 the emulated device rejects an artifact, 4 a real device rejected an
+ * upload (`upload`).
  */
 export const ExitCode = {
   OK: 0,
   ERROR: 1,
   USAGE: 2,
   DEVICE_REJECTED: 3,
+  UPLOAD_REJECTED: 4,
 } as const;
 
 const BRAND = Symbol.for('esp8266-sign.UserError');

@@ -66,55 +66,64 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
       code = runKeygen({ bits: Number(o.bits), dir: o.dir, passphraseFile: o.passphraseFile, json: o.json }, io);
     });
 
-  const whole = (name: string) => (value: string): number => {
-    const n = /^0x[0-9a-f]+$/i.test(value) ? parseInt(value, 16) : Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive whole number.`);
-    return n;
-  };
+  const updateKind = (cmd: Command) =>
+    cmd
+      .option('--filesystem', 'the file is a filesystem image sent as a U_FS update (LittleFS/SPIFFS), not a sketch')
+      .option('--atomic-fs', 'the running firmware was built with -DATOMIC_FS_UPDATE (cores 2.6.0+): filesystem images are staged and copied by eboot')
+      .option('--real-flash-size <size>', 'the chip\'s real size, when it differs from the running firmware\'s Flash Size (2M, 4M, ...)');
+  const publicKey = (o: { pubkey?: string; publickey?: string }) => o.pubkey ?? o.publickey;
 
-  program
-    .command('emulate')
-    .description('replay a file on an emulated ESP8266: Updater, signature check, eboot copy, boot (exit 3 if it would not boot)')
-    .argument('<file>', 'what would be uploaded (.bin, .bin.signed, .bin.gz.signed, ...)')
-    .requiredOption('--core <version>', 'core version the device runs: 2.5.2, 2.7.4, 3.0.2, 3.1.2, latest ...')
-    .option('--pubkey <file>', 'public key compiled into the running firmware (omit: built without signing)')
-    .option('--pubkey-as-is', 'embed --pubkey byte for byte, as signing.py would (default: as esp8266-sign header embeds it)')
-    .option('--layout <name>', 'a board layout such as 4M2M, 4M1M, 1M64 (instead of the three options below)')
-    .option('--flash-size <size>', 'flash chip size', '4M')
-    .option('--fs-start <offset>', 'filesystem start (offset or 0x402... address); default: no filesystem')
-    .option('--fs-end <offset>', 'filesystem end')
-    .option('--running-sketch-size <bytes>', 'getSketchSize() of the running firmware (default: the new image\'s size)', whole('--running-sketch-size'))
-    .option('--running-flash-mode <mode>', 'flash mode the device was flashed with: qio, qout, dio, dout (default: the image\'s)')
-    .option('--chunk <bytes>', 'write size of the uploader (ArduinoOTA: 1460)', whole('--chunk'), 1460)
-    .addOption(new Option('--path <path>', 'how the file arrives').choices(['arduinoota', 'httpupdate', 'webserver']).default('arduinoota'))
-    .option('--json', 'print the verdict as JSON on stdout')
-    .action(async (file, o) => {
-      const { runEmulate } = await import('./commands/device.js');
-      code = runEmulate({ file, ...o }, io);
-    });
+  updateKind(
+    program
+      .command('emulate')
+      .description('replay a file on an emulated ESP8266: Updater, signature check, eboot copy, boot (exit 3 if it would not boot)')
+      .argument('<file>', 'what would be uploaded (.bin, .bin.signed, .bin.gz.signed, a filesystem image, ...)')
+      .requiredOption('--core <version>', 'core version the device runs: 2.5.2, 2.7.4, 3.0.2, 3.1.2, latest ...')
+      .option('--pubkey <file>', 'public key compiled into the running firmware (omit: built without signing)')
+      .addOption(new Option('--publickey <file>').hideHelp())
+      .option('--pubkey-as-is', 'embed --pubkey byte for byte, as signing.py would (default: as esp8266-sign header embeds it)')
+      .option('--layout <name>', 'a board layout such as 4M2M, 4M1M, 1M64 (instead of the three options below)')
+      .option('--flash-size <size>', 'flash chip size', '4M')
+      .option('--fs-start <offset>', 'filesystem start (offset or 0x402... address), with --fs-end; default: no filesystem')
+      .option('--fs-end <offset>', 'filesystem end, with --fs-start')
+      .option('--running-sketch-size <bytes>', 'getSketchSize() of the running firmware (default: the new image\'s size)')
+      .option('--running-flash-mode <mode>', 'flash mode the device was flashed with: qio, qout, dio, dout (default: the image\'s)')
+      .option('--chunk <bytes>', 'write size of the uploader (ArduinoOTA: 1460)', '1460')
+      .addOption(new Option('--path <path>', 'how the file arrives').choices(['arduinoota', 'httpupdate', 'webserver']).default('arduinoota'))
+      .option('--json', 'print the verdict as JSON on stdout'),
+  ).action(async (file, o) => {
+    const { runEmulate } = await import('./commands/device.js');
+    code = runEmulate({ file, ...o, pubkey: publicKey(o) }, io);
+  });
 
-  program
-    .command('verify')
-    .description('the signature decision by the device\'s rules, per core version (exit 3 if rejected)')
-    .argument('<file>', 'a signed file')
-    .requiredOption('--pubkey <file>', 'the public key compiled into the device')
-    .option('--core <version>', 'decide for one core version (default: show all, exit by the newest)')
-    .option('--json', 'print the result as JSON on stdout')
-    .action(async (file, o) => {
-      const { runVerify } = await import('./commands/device.js');
-      code = runVerify({ file, ...o }, io);
-    });
+  updateKind(
+    program
+      .command('verify')
+      .description('whether the device takes the file, by its rules, per core version (exit 3 if rejected)')
+      .argument('<file>', 'a signed file')
+      .option('--pubkey <file>', 'the public key compiled into the device (required)')
+      .addOption(new Option('--publickey <file>').hideHelp())
+      .option('--core <version>', 'decide for one core version (default: show all, exit by the newest)')
+      .option('--json', 'print the result as JSON on stdout'),
+  ).action(async (file, o) => {
+    const pubkey = publicKey(o);
+    if (!pubkey) throw new UsageError("verify needs --pubkey <file>: the public key compiled into the device's firmware.");
+    const { runVerify } = await import('./commands/device.js');
+    code = runVerify({ file, ...o, pubkey }, io);
+  });
 
-  program
-    .command('inspect')
-    .description('what a file is: image headers and segments, gzip header, signature trailer')
-    .argument('<file>', 'any firmware artifact')
-    .option('--pubkey <file>', 'also tell which core versions would verify it')
-    .option('--json', 'print the report as JSON on stdout')
-    .action(async (file, o) => {
-      const { runInspect } = await import('./commands/device.js');
-      code = runInspect({ file, ...o }, io);
-    });
+  updateKind(
+    program
+      .command('inspect')
+      .description('what a file is: image headers and segments, gzip header, signature trailer')
+      .argument('<file>', 'any firmware artifact')
+      .option('--pubkey <file>', 'also tell which core versions would take it')
+      .addOption(new Option('--publickey <file>').hideHelp())
+      .option('--json', 'print the report as JSON on stdout'),
+  ).action(async (file, o) => {
+    const { runInspect } = await import('./commands/device.js');
+    code = runInspect({ file, ...o, pubkey: publicKey(o) }, io);
+  });
 
   program
     .command('prebuild')
@@ -159,6 +168,40 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
         compress: o.compress, legacy: o.legacy, fleet: o.fleet, strict: o.strict, json: o.json,
         privateKey: o.privatekey, passphraseFile: o.passphraseFile,
       }, io);
+    });
+
+  const port = (name: string, fallback: number, allowZero = false) => (value: string): number => {
+    // an unexpanded `{network.port}` (no port from discovery): the default applies
+    if (/^\{[^}]*\}$/.test(value.trim())) return fallback;
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n > 65535 || (n === 0 && !allowZero)) throw new InvalidArgumentError(`${name} must be a port number (1–65535${allowZero ? ', or 0 for any free port' : ''}).`);
+    return n;
+  };
+
+  program
+    .command('upload')
+    .description('ArduinoOTA network upload (espota\'s protocol) of the artifact postbuild proved, checked on the emulated device first (exit 3: refused before sending, 4: the device rejected it)')
+    .argument('[file]', 'the file to send (default: the build manifest\'s choice, with --build-dir and --project-name)')
+    .option('--host <address>', 'the device\'s IP address or name ({serial.port} in the IDE)')
+    .option('--port <n>', 'the device\'s ArduinoOTA port', port('--port', 8266), 8266)
+    .option('--host-ip <address>', 'this computer\'s address the device connects back to (default: all addresses)')
+    .option('--host-port <n>', 'the TCP port the device connects back to; allow it in the firewall (0: any free port)', port('--host-port', 8267, true), 8267)
+    .option('--build-dir <dir>', 'the build folder ({build.path}): upload the artifact its manifest names')
+    .option('--project-name <name>', '{build.project_name}, e.g. Blink.ino')
+    .option('--filesystem', 'FILE is a filesystem image (ArduinoOTA command U_FS)')
+    .option('--password-file <file>', `the OTA password on this file's first line (or set ESP8266_SIGN_OTA_PASSWORD)`)
+    .addOption(new Option('--auth <password>', 'espota\'s form, as the IDE passes {network.password}').hideHelp())
+    .option('--core <version>', 'the core the device runs (default: the build\'s); picks the manifest\'s artifact for it')
+    .option('--no-check', 'send without replaying the file on the emulated device first')
+    .option('--pubkey <file>', 'for a FILE no manifest lists: the public key compiled into the device')
+    .option('--layout <name>', 'for a FILE no manifest lists: the board\'s flash layout, e.g. 4M2M')
+    .option('--retries <n>', 'attempts after a network failure (device errors are never retried)', (v: string) => Number(v), 2)
+    .option('--timeout <seconds>', 'wait for each answer of the device (the final result: 6 times this)', (v: string) => Number(v), 10)
+    .option('--quiet', 'print only the result')
+    .option('--json', 'print the phases, their timings and the device\'s reply as JSON on stdout')
+    .action(async (file, o) => {
+      const { runUpload } = await import('./commands/upload.js');
+      code = await runUpload({ file, ...o }, io);
     });
 
   for (const [name, description] of [

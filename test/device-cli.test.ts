@@ -14,7 +14,7 @@ writeFileSync(join(dir, 'fw.bin.gz.signed'), signWith(gzWithLengthMod4(img, 1)))
 
 describe('emulate', () => {
   test('a signed image boots on 3.1.2: exit 0, JSON verdict', async () => {
-    const r = await runCli(['emulate', 'fw.bin.signed', '--core', '3.1.2', '--pubkey', PUB, '--flash-size', '4M', '--fs-start', '0x300000', '--json'], { cwd: dir });
+    const r = await runCli(['emulate', 'fw.bin.signed', '--core', '3.1.2', '--pubkey', PUB, '--flash-size', '4M', '--fs-start', '0x300000', '--fs-end', '0x3fa000', '--json'], { cwd: dir });
     expect(r.exitCode, r.stderr).toBe(0);
     const v = JSON.parse(r.stdout);
     expect(v).toMatchObject({ accepted: true, boots: true, bootloaderIntact: true, updaterError: null, eboot: { result: 0 }, stage: 'done', cause: null });

@@ -48,6 +48,21 @@ export const POSTBUILD_ARGS =
   'postbuild --sketch-dir "{build.source.path}" --build-dir "{build.path}" --project-name "{build.project_name}" --core-version "{version}" ' +
   '--flash-size "{build.flash_size}" --flash-mode "{build.flash_mode}" --fs-start "{build.spiffs_start}" --fs-end "{build.spiffs_end}"';
 
+/**
+ * Network uploads (IDE 1.8, IDE 2 and `arduino-cli upload --protocol network`, which turns this
+ * legacy key into its pluggable network tool): the same key and placeholders in every core's
+ * platform.txt from 2.5.0 to 3.1.2 and HEAD (`{serial.port}`, `{network.port}`, espota's
+ * `"--auth={network.password}"`). Ours takes the build folder, not the .bin, so the manifest picks
+ * the artifact postbuild proved.
+ */
+export const NETWORK_KEY = 'tools.esptool.upload.network_pattern';
+export const UPLOAD_ARGS = 'upload --host "{serial.port}" --port "{network.port}" "--auth={network.password}" --build-dir "{build.path}" --project-name "{build.project_name}"';
+
+/** The network-upload line: not a build property, so apart from the build hooks (arduino-cli --build-property). */
+export function networkLines(launcher: Launcher): Array<[string, string]> {
+  return [[NETWORK_KEY, `${command(launcher)} ${UPLOAD_ARGS}`]];
+}
+
 /** Property lines, in order. 2.5.0 also disabled signing on Windows through `.windows` keys. */
 export function recipeLines(core: CoreFacts, launcher: Launcher): Array<[string, string]> {
   const run = command(launcher);
@@ -67,8 +82,8 @@ export const BEGIN_MARKER = '# >>> esp8266-sign: managed by "esp8266-sign instal
 export const END_MARKER = '# <<< esp8266-sign <<<';
 
 export function renderBlock(core: CoreFacts, launcher: Launcher): string {
-  const body = recipeLines(core, launcher).map(([k, v]) => `${k}=${v}`);
-  return [BEGIN_MARKER, `# esp8266 core ${core.version}: header from the public key before compiling, signing + device check after objcopy`, ...body, END_MARKER].join('\n') + '\n';
+  const body = [...recipeLines(core, launcher), ...networkLines(launcher)].map(([k, v]) => `${k}=${v}`);
+  return [BEGIN_MARKER, `# esp8266 core ${core.version}: header from the public key before compiling, signing + device check after objcopy, network uploads of the proven artifact`, ...body, END_MARKER].join('\n') + '\n';
 }
 
 /**

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
 import { readOptionalFile, resolveFrom, writeFileAtomic, type Io } from '../io.js';
 import { findCores, type InstalledCore } from '../arduino/discover.js';
-import { conflictingKeys, END_MARKER, headerKey, mergeBlock, removeBlock, renderBlock, SIGN_KEY, splitOurBlock, type Launcher } from '../arduino/recipes.js';
+import { conflictingKeys, END_MARKER, headerKey, mergeBlock, NETWORK_KEY, removeBlock, renderBlock, SIGN_KEY, splitOurBlock, type Launcher } from '../arduino/recipes.js';
 import { printJson } from '../report.js';
 import { readSettings } from '../settings.js';
 import { chooseEmbeddedKey } from '../header-gen/header.js';
@@ -124,7 +124,7 @@ export function runDoctor(opts: ArduinoOptions, io: Io, launcher: Launcher = thi
   const major = Number(process.versions.node.split('.')[0]);
   if (major < 20) problems.push(`Node ${process.versions.node} is too old: install Node 20 or newer.`);
   const lines: string[] = [`Node ${process.versions.node}`];
-  let coreReports: Array<{ version: string; dir: string; installed: boolean; current: boolean; overriddenKeysPresent: boolean }> = [];
+  let coreReports: Array<{ version: string; dir: string; installed: boolean; current: boolean; overriddenKeysPresent: boolean; networkUpload: string }> = [];
   try {
     coreReports = cores(opts, io).map((core) => {
       const text = readLocal(localFile(core));
@@ -141,8 +141,10 @@ export function runDoctor(opts: ArduinoOptions, io: Io, launcher: Launcher = thi
       for (const c of ours ? conflictingKeys(text, split.ours!) : []) {
         if (c.where === 'below') problems.push(`core ${core.version}: ${localFile(core)} sets ${c.key} again below our block, and that line wins. Fix: remove it.`);
       }
-      lines.push(`core ${core.version} at ${core.dir}: ${ours ? (current ? 'esp8266-sign installed, current' : 'esp8266-sign installed, OUTDATED') : 'esp8266-sign not installed'}`);
-      return { version: core.version, dir: core.dir, installed: ours !== null, current, overriddenKeysPresent: missing.length === 0 };
+      // network uploads go through `esp8266-sign upload` only when our block carries the pattern
+      const networkUpload = ours !== null && ours.includes(`\n${NETWORK_KEY}=`) ? 'esp8266-sign upload' : 'espota.py';
+      lines.push(`core ${core.version} at ${core.dir}: ${ours ? (current ? 'esp8266-sign installed, current' : 'esp8266-sign installed, OUTDATED') : 'esp8266-sign not installed'}; network uploads: ${networkUpload}`);
+      return { version: core.version, dir: core.dir, installed: ours !== null, current, overriddenKeysPresent: missing.length === 0, networkUpload };
     });
   } catch (err) {
     if (!(err instanceof UserError)) throw err;

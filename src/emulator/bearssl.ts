@@ -21,6 +21,16 @@ export function keyAsStrlenSees(embedded: Uint8Array): Uint8Array {
   return nul === -1 ? embedded : embedded.subarray(0, nul);
 }
 
+/** The key the running firmware parses from `signing_pubkey[]`, with a binary key's real trouble named. */
+export function decodeEmbeddedKey(embedded: Uint8Array): DeviceKey {
+  const key = decodeDevicePublicKey(keyAsStrlenSees(embedded));
+  const nul = embedded.indexOf(0);
+  if (key.kind === 'none' && nul !== -1) {
+    return none(`the embedded key holds a zero byte (offset ${nul}, as DER does): the firmware reads it with strlen, which stops there, and ${key.reason}`);
+  }
+  return key;
+}
+
 /** `brssl::read_public_key` as BearSSLHelpers uses it: DER when it looks like DER, else PEM. */
 export function decodeDevicePublicKey(buf: Uint8Array): DeviceKey {
   if (looksLikeDer(buf)) return decodePkey(buf);

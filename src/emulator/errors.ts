@@ -45,10 +45,11 @@ export interface DeviceError {
   text: string;
 }
 
-/** The error as the device prints it: `ERROR[12]: Signature verification failed`. */
-export function deviceError(name: UpdateErrorName, profile: Profile, realSize = 0): DeviceError {
+/** The error as the device prints it: `ERROR[12]: Signature verification failed`; `headerSize` is the running header's flash size. */
+export function deviceError(name: UpdateErrorName, profile: Profile, realSize = 0, headerSize = 0): DeviceError {
   const code = UpdateError[name];
   let text = NEW_TEXTS[name] ?? 'UNKNOWN';
+  if (name === 'FLASH_CONFIG') text = profile.errorTexts === 'printError' ? `Flash config wrong real: ${realSize} IDE: ${headerSize}` : `Flash config wrong: real: ${realSize}, SDK: ${headerSize}`;
   if (name === 'NEW_FLASH_CONFIG') text = profile.errorTexts === 'printError' ? `new Flash config wrong real: ${realSize}` : `new Flash config wrong, real size: ${realSize}`;
   if (name === 'MAGIC_BYTE' && profile.errorTexts === 'printError') text = 'Magic byte is wrong, not 0xE9';
   return { code, name, text: `ERROR[${code}]: ${text}` };

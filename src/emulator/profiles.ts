@@ -32,10 +32,14 @@ export interface Profile {
   extraErrorCodes: boolean;
   /** eboot leaves sector 0 alone when the new bootloader is byte-identical (3.0.0). */
   ebootSkipsSameBootSector: boolean;
-  /** 2.7.x eboot erases the destination sector before reading or inflating the source. */
+  /** eboot up to 2.7.4 erases the destination sector before reading or inflating the source (2.5.2, 2.6.3 and 2.7.4 source alike). */
   ebootErasesFirst: boolean;
   /** Verification ran on the 4 KiB main stack and may reset instead of failing cleanly (#7145). */
   verifyOnMainStack: boolean;
+  /** begin(U_FS) refuses an image whose rounded size passes the filesystem end (2.6.0; 2.5.x writes on). */
+  fsEndCheck: boolean;
+  /** The Updater has the ATOMIC_FS_UPDATE branch: stage below the sketch space, eboot copies (#6505, 2.6.0). */
+  atomicFs: boolean;
 }
 
 const base: Profile = {
@@ -55,38 +59,70 @@ const base: Profile = {
   ebootSkipsSameBootSector: true,
   ebootErasesFirst: false,
   verifyOnMainStack: false,
+  fsEndCheck: true,
+  atomicFs: true,
 };
 
-const old = { noDataCheck: false, sigLenGuarded: false, trimAfterVerify: false, sigOomIsSign: true, errorTexts: 'printError', ebootSkipsSameBootSector: false } as const;
+const old = { ebootErasesFirst: true, noDataCheck: false, sigLenGuarded: false, trimAfterVerify: false, sigOomIsSign: true, errorTexts: 'printError', ebootSkipsSameBootSector: false } as const;
 
 export const PROFILES: readonly Profile[] = [
-  { ...base, ...old, id: '2.5', releases: '2.5.0–2.5.2', padding: 'null-oid', gzip: false, modePatch: 'every-command', strictOverrun: false, verifyOnMainStack: true },
+  { ...base, ...old, id: '2.5', releases: '2.5.0–2.5.2', padding: 'null-oid', gzip: false, modePatch: 'every-command', strictOverrun: false, verifyOnMainStack: true, fsEndCheck: false, atomicFs: false },
   { ...base, ...old, id: '2.6', releases: '2.6.0–2.6.2', gzip: false, modePatch: 'every-command', strictOverrun: false, verifyOnMainStack: true },
   { ...base, ...old, id: '2.6.3', releases: '2.6.3', gzip: false, modePatch: 'sketch', strictOverrun: false, verifyOnMainStack: true },
-  { ...base, ...old, id: '2.7', releases: '2.7.0–2.7.4', ebootErasesFirst: true },
+  { ...base, ...old, id: '2.7', releases: '2.7.0–2.7.4' },
   { ...base, id: '3.0', releases: '3.0.0–3.0.2', sigLenGuarded: false, sigOomIsSign: true, errorTexts: 'printError' },
   { ...base, id: '3.1', releases: '3.1.0–3.1.2', staleHashTail: true },
   { ...base, id: '3.2.0-dev', releases: 'after 3.1.2 (3.2.0-dev)', extraErrorCodes: true },
 ];
 
+/** The profile's releases as a phrase: "core 2.6.3", "cores 2.7.0–2.7.4", "cores after 3.1.2 (3.2.0-dev)". */
+export function coreRange(p: Profile): string {
+  return /[–]|^after/.test(p.releases) ? `cores ${p.releases}` : `core ${p.releases}`;
+}
+
 function byId(id: string): Profile {
   return PROFILES.find((p) => p.id === id)!;
 }
 
-/** `--core` values: `2.7.4`, `3.1.2`, `3.2.0`, `3.2.0-dev`, `latest`. */
-export function profileFor(version: string): Profile {
+const NEWEST = PROFILES[PROFILES.length - 1]!;
+/** The newest release line the table models: 3.2.x is what the master branch after 3.1.2 becomes. */
+const NEWEST_MODELLED = { major: 3, minor: 2 };
+const KNOWN = '2.5.0–2.7.4, 3.0.0–3.1.2, 3.2.x (or latest)';
+
+export interface ResolvedCore {
+  profile: Profile;
+  /** Set when the version is newer than anything modelled and the newest profile stands in for it. */
+  warning: string | null;
+}
+
+/**
+ * A core version as the user names it (`2.7.4`, `3.1.2`, `3.2.0-dev`, `latest`). A 3.x newer than
+ * the table is answered with the newest profile and a warning (its Updater and eboot are most
+ * likely unchanged); an unknown major or minor is a usage error, never a guess.
+ */
+export function resolveCore(version: string): ResolvedCore {
   const v = version.trim().toLowerCase();
-  if (v === 'latest' || v === 'head' || v === 'master') return byId('3.2.0-dev');
+  if (v === 'latest' || v === 'head' || v === 'master') return { profile: NEWEST, warning: null };
   const m = /^(\d+)\.(\d+)(?:\.(\d+))?(?:-[\w.]+)?$/.exec(v);
-  if (!m) throw new UsageError(`--core ${version} is not a core version. Use one like 2.7.4, 3.1.2 or latest.`);
+  if (!m) throw new UsageError(`--core ${version} is not a core version. Use one like 2.7.4, 3.1.2 or latest (known: ${KNOWN}).`);
   const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
   const key = major * 10000 + minor * 100 + patch;
-  if (key < 20500) throw new UsageError(`core ${version} predates signed updates (they arrived in 2.5.0).`);
-  if (key < 20600) return byId('2.5');
-  if (key < 20603) return byId('2.6');
-  if (key < 20700) return byId('2.6.3');
-  if (key < 30000) return byId('2.7');
-  if (key < 30100) return byId('3.0');
-  if (key < 30200) return byId('3.1');
-  return byId('3.2.0-dev');
+  if (major === 3 && minor > NEWEST_MODELLED.minor) {
+    return { profile: NEWEST, warning: `core ${version} is newer than the newest modelled (${NEWEST.releases}); using the ${NEWEST.id} profile` };
+  }
+  if (major === 2 && minor < 5) throw new UsageError(`core ${version} predates signed updates (they arrived in 2.5.0). Known: ${KNOWN}.`);
+  if (major !== 2 && major !== 3) throw new UsageError(`core ${version} is not a release of the ESP8266 Arduino core this tool knows. Known: ${KNOWN}.`);
+  if (major === 2 && minor > 7) throw new UsageError(`core ${version} does not exist (2.7.4 was the last 2.x release). Known: ${KNOWN}.`);
+  if (key < 20600) return { profile: byId('2.5'), warning: null };
+  if (key < 20603) return { profile: byId('2.6'), warning: null };
+  if (key < 20700) return { profile: byId('2.6.3'), warning: null };
+  if (key < 30000) return { profile: byId('2.7'), warning: null };
+  if (key < 30100) return { profile: byId('3.0'), warning: null };
+  if (key < 30200) return { profile: byId('3.1'), warning: null };
+  return { profile: NEWEST, warning: null };
+}
+
+/** The profile for a core version; throws UsageError as resolveCore does and drops the warning. */
+export function profileFor(version: string): Profile {
+  return resolveCore(version).profile;
 }

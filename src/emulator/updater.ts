@@ -3,6 +3,7 @@
  * staging geometry, lazy sector erase, the first-sector flash-mode patch, the signature trailer
  * checks, the hash over what is in flash, _verifyEnd and the eboot command.
  */
+import { count } from './words.js';
 import { createHash } from 'node:crypto';
 import { FLASH_MODES, magicFlashChipMode, magicFlashChipSize } from '../image/image.js';
 import { deviceVerify, verifierLength, type DeviceKey } from './bearssl.js';
@@ -24,6 +25,8 @@ export interface RunningFirmware {
   realFlashSize: number;
   /** The verifier's key as parsed at boot; null = built without signing. */
   key: DeviceKey | null;
+  /** Built with -DATOMIC_FS_UPDATE: a U_FS image is staged like a sketch and eboot copies it. */
+  atomicFs?: boolean;
 }
 
 const roundUp = (n: number) => Math.ceil(n / SECTOR_SIZE) * SECTOR_SIZE;
@@ -59,7 +62,7 @@ export class Updater {
   }
 
   private fail(name: UpdateErrorName): false {
-    this.error = deviceError(name, this.profile, this.fw.realFlashSize);
+    this.error = deviceError(name, this.profile, this.fw.realFlashSize, magicFlashChipSize(this.flash.bytes[3]! >> 4));
     this.log.push(`error ${this.error.text}`);
     this.reset();
     return false;
@@ -80,21 +83,27 @@ export class Updater {
     this.error = null;
     const currentSketchSize = roundUp(this.fw.sketchSize);
     const roundedSize = roundUp(size);
-    let start: number;
-    if (command === U_FLASH) {
+    // Sketches, and filesystem images of ATOMIC_FS_UPDATE firmware, are staged just below the filesystem.
+    const stageBelowFs = (): number | null => {
       const end = this.fw.fsStart;
-      start = end > roundedSize ? end - roundedSize : 0;
-      if (start < currentSketchSize) return this.fail('SPACE');
+      const at = end > roundedSize ? end - roundedSize : 0;
+      return at < currentSketchSize ? null : at;
+    };
+    let start: number | null;
+    if (command === U_FLASH) {
+      start = stageBelowFs();
     } else if (command === U_FS) {
-      if (this.fw.fsStart + roundedSize > this.fw.fsEnd && this.profile.id !== '2.5') return this.fail('SPACE');
-      start = this.fw.fsStart;
+      if (this.profile.fsEndCheck && this.fw.fsStart + roundedSize > this.fw.fsEnd) return this.fail('SPACE');
+      start = this.fw.atomicFs ? stageBelowFs() : this.fw.fsStart;
     } else {
       return this.profile.extraErrorCodes ? this.fail('UNKNOWN_COMMAND') : false;
     }
+    if (start === null) return this.fail('SPACE');
     this.startAddress = this.currentAddress = start;
     this.size = size;
     this.command = command;
-    this.log.push(`begin(${size}) → staging at 0x${start.toString(16)}–0x${(start + roundedSize).toString(16)} (running sketch ends at 0x${currentSketchSize.toString(16)}, filesystem at 0x${this.fw.fsStart.toString(16)})`);
+    const what = command === U_FS ? (this.fw.atomicFs ? 'filesystem image staged' : 'filesystem image written in place') : 'staging';
+    this.log.push(`begin(${size}${command === U_FS ? ', U_FS' : ''}) → ${what} at 0x${start.toString(16)}–0x${(start + roundedSize).toString(16)} (running sketch ends at 0x${currentSketchSize.toString(16)}, filesystem at 0x${this.fw.fsStart.toString(16)})`);
     return true;
   }
 
@@ -122,10 +131,11 @@ export class Updater {
   private writeBuffer(): boolean {
     if (this.currentAddress % SECTOR_SIZE === 0 && !this.flash.eraseSector(this.currentAddress / SECTOR_SIZE)) return this.fail('ERASE');
     const chunk = this.buffer.slice(0, this.bufferLen);
-    if (this.currentAddress === this.startAddress && this.modePatchApplies(chunk)) {
+    // A first block of one or two bytes never writes byte 2, whatever the patch does to the buffer.
+    if (this.currentAddress === this.startAddress && chunk.length > 2 && this.modePatchApplies(chunk)) {
       const deviceMode = magicFlashChipMode(this.flash.bytes[2]!);
       if (magicFlashChipMode(chunk[2]!) !== deviceMode) {
-        this.log.push(`flash-mode patch: image byte 2 = ${chunk[2]} (${FLASH_MODES[chunk[2]!] ?? "?"}), the device runs ${FLASH_MODES[deviceMode] ?? "an unknown mode"}; flash gets ${deviceMode}`);
+        this.log.push(`flash-mode patch: image byte 2 = ${chunk[2]} (${FLASH_MODES[chunk[2]!] ?? 'no flash mode'}), the device runs ${FLASH_MODES[deviceMode] ?? "an unknown mode"}; flash gets ${deviceMode}`);
         chunk[2] = deviceMode;
       }
     }
@@ -169,7 +179,7 @@ export class Updater {
     }
     if (this.profile.noDataCheck && this.progress() === 0) return this.fail('NO_DATA');
     if (this.error || (this.progress() !== this.size && !evenIfRemaining)) {
-      this.log.push(`end(): incomplete upload (${this.progress()} of ${this.size} bytes)`);
+      this.log.push(`end(): incomplete upload (${this.progress()} of ${count(this.size, 'byte')})`);
       this.reset();
       return false;
     }
@@ -205,7 +215,11 @@ export class Updater {
         if (magicFlashChipSize(head[3]! >> 4) > this.fw.realFlashSize) return this.fail('NEW_FLASH_CONFIG');
       }
       this.rtc = encodeCommand({ action: ACTION_COPY_RAW, args: [this.startAddress, 0, this.size] });
-      this.log.push(`end(): eboot command COPY_RAW 0x${this.startAddress.toString(16)} → 0x0, ${this.size} bytes`);
+      this.log.push(`end(): eboot command COPY_RAW 0x${this.startAddress.toString(16)} → 0x0, ${count(this.size, 'byte')}`);
+    }
+    if (this.command === U_FS && this.fw.atomicFs) {
+      this.rtc = encodeCommand({ action: ACTION_COPY_RAW, args: [this.startAddress, this.fw.fsStart, this.size] });
+      this.log.push(`end(): eboot command COPY_RAW 0x${this.startAddress.toString(16)} → filesystem 0x${this.fw.fsStart.toString(16)}, ${count(this.size, 'byte')}`);
     }
     this.reset();
     return true;
