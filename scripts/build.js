@@ -31,6 +31,6 @@ const commonjs = {
 await Promise.all([
   // the signing.py-compatible front (no commander, no emulator); named commands come from program.cjs
   build({ ...common, format: 'cjs', entryPoints: ['src/cli.ts'], outfile: 'dist/bundle/cli.cjs', external: ['./program.cjs', './program.js'] }),
-  // the named commands; each one's modules (and pako, fast-glob) are initialised on first use
+  // the named commands; each one's modules (and fast-glob) are initialised on first use
   build({ ...commonjs, entryPoints: ['src/program.ts'], outfile: 'dist/bundle/program.cjs' }),
 ]);

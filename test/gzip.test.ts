@@ -3,10 +3,10 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { crc32, gunzipLikeEboot, gzipBodyOffset, gzipForDevice } from '../src/compress/gzip.js';
+import { crc32, gzipForDevice } from '../src/compress/gzip.js';
 import { renderHeader } from '../src/header-gen/header.js';
 import { makeImage } from '../src/image/image.js';
-import { deviceAt, PUB2048, signWith } from './device-helpers.js';
+import { deviceAt, inflateLikeEboot, PUB2048, signWith } from './device-helpers.js';
 import { runCli, tempDir, VECTORS } from './helpers.js';
 
 const firmware = makeImage({ size: 300_000, label: 'gzip test' });
@@ -17,8 +17,7 @@ describe('the gzip header eboot reads', () => {
     expect([...g.subarray(0, 10)]).toEqual([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 255]);
     expect(g.readUInt32LE(g.length - 8)).toBe(crc32(firmware));
     expect(g.readUInt32LE(g.length - 4)).toBe(firmware.length);
-    expect(gzipBodyOffset((at) => g[at]!)).toBe(10);
-    expect(Buffer.from(gunzipLikeEboot(g)!).equals(firmware)).toBe(true);
+    expect(Buffer.from(inflateLikeEboot(g)!).equals(firmware)).toBe(true);
   });
 
   test('alignTo4 pads with an FCOMMENT to a multiple of 4 bytes, only when needed, for any input length', () => {
@@ -29,7 +28,7 @@ describe('the gzip header eboot reads', () => {
       expect(padded.length % 4).toBe(0);
       expect(padded.length - bare.length).toBe((4 - (bare.length % 4)) % 4);
       expect(padded[3]).toBe(padded.length === bare.length ? 0 : 0x10);
-      expect(Buffer.from(gunzipLikeEboot(padded)!).equals(Buffer.from(data))).toBe(true);
+      expect(Buffer.from(inflateLikeEboot(padded)!).equals(Buffer.from(data))).toBe(true);
     }), { numRuns: 60 });
   });
 });

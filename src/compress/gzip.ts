@@ -3,9 +3,8 @@
  * project's own DEFLATE encoder (deflate/; fixed MTIME and OS byte, so the same firmware gives the
  * same bytes on every OS, CPU and Node), and an optional FCOMMENT that pads the file to a multiple
  * of 4 bytes, which cores 3.1.0–3.1.2 need to verify a signed gzip. eboot's uzlib skips FCOMMENT
- * and never checks the CRC. Inflating (for the device model and `inspect`) uses pako.
+ * and never checks the CRC.
  */
-import { Inflate } from 'pako';
 import { deflateRaw, type DeflateLevel } from './deflate/deflate.js';
 
 const OS_UNKNOWN = 255;
@@ -49,26 +48,4 @@ export function gzipForDevice(data: Uint8Array, opts: GzipOptions = {}): Buffer 
   file.writeUInt32LE(crc32(data), bare + pad - 8);
   file.writeUInt32LE(data.length >>> 0, bare + pad - 4);
   return file;
-}
-
-/** uzlib's header parse (eboot): the offset of the DEFLATE body, or null (copy_raw returns 5). */
-export function gzipBodyOffset(read: (at: number) => number): number | null {
-  if (read(0) !== 0x1f || read(1) !== 0x8b || read(2) !== 8) return null;
-  const flg = read(3);
-  if (flg & 0xe0) return null;
-  let pos = 10;
-  if (flg & 0x04) pos += 2 + (read(pos) | (read(pos + 1) << 8));
-  if (flg & 0x08) while (read(pos++) !== 0);
-  if (flg & 0x10) while (read(pos++) !== 0);
-  if (flg & 0x02) pos += 2;
-  return pos;
-}
-
-/** What eboot would inflate, ignoring CRC and ISIZE as eboot does; null when it cannot. */
-export function gunzipLikeEboot(file: Uint8Array): Uint8Array | null {
-  const start = gzipBodyOffset((at) => file[at] ?? 0);
-  if (start === null) return null;
-  const inf = new Inflate({ raw: true });
-  inf.push(file.subarray(start), true);
-  return inf.err ? null : (inf.result as Uint8Array);
 }
