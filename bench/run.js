@@ -102,4 +102,5 @@ compressionSection({ root, work, nodes: measured, median });
 await postbuildSection({ root, work, signingPy: pyNote ? null : signingPy, python, median, cli, rounds, nodes: measured });
 await (await import('./upload.js')).uploadSection({ root, median, python });
 console.log((await import('./replay.js')).replaySection().join('\n'));
+await (await import('./serve.js')).serveSection({ root, work, cli });
 rmSync(work, { recursive: true, force: true });

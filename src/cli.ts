@@ -34,7 +34,7 @@ export function reportError(io: Io, argv: readonly string[], message: string, ex
   if (argv.includes('--json')) io.stdout(JSON.stringify({ error: { exitCode, message: text } }, null, 2) + '\n');
 }
 
-const COMMANDS = new Set(['header', 'sign', 'keygen', 'verify', 'emulate', 'inspect', 'prebuild', 'postbuild', 'install', 'uninstall', 'doctor', 'upload', 'help']);
+const COMMANDS = new Set(['header', 'sign', 'keygen', 'verify', 'emulate', 'inspect', 'prebuild', 'postbuild', 'install', 'uninstall', 'doctor', 'upload', 'publish', 'serve', 'help']);
 
 function isNamedCommand(arg: string | undefined): boolean {
   return arg !== undefined && COMMANDS.has(arg);

@@ -10,6 +10,8 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     .description('Sign ESP8266 Arduino OTA updates without Python or OpenSSL, and prove each artifact on an emulated ESP8266.')
     .addHelpText('after', '\nsigning.py drop-in: esp8266-sign --mode header|sign ... (details: esp8266-sign --mode sign --help)')
     .version(toolVersion(), '-V, --version')
+    // program options only before a command, so `publish --version 1.2.0` is publish's option
+    .enablePositionalOptions()
     .showHelpAfterError('esp8266-sign: run with --help for usage')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (text, write) => write(rewordCommanderError(text)) });
@@ -189,6 +191,7 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     .option('--build-dir <dir>', 'the build folder ({build.path}): upload the artifact its manifest names')
     .option('--project-name <name>', '{build.project_name}, e.g. Blink.ino')
     .option('--filesystem', 'FILE is a filesystem image (ArduinoOTA command U_FS)')
+    .option('--atomic-fs', 'the device\'s firmware is built with -DATOMIC_FS_UPDATE (no warning; the check stages the image as it does)')
     .option('--password-file <file>', `the OTA password on this file's first line (or set ESP8266_SIGN_OTA_PASSWORD)`)
     .addOption(new Option('--auth <password>', 'espota\'s form, as the IDE passes {network.password}').hideHelp())
     .option('--core <version>', 'the core the device runs (default: the build\'s); picks the manifest\'s artifact for it')
@@ -229,6 +232,46 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     .action(async (o) => {
       const { runDoctor } = await import('./commands/arduino.js');
       code = runDoctor(o, io);
+    });
+
+  program
+    .command('publish')
+    .description('copy a proven build into RELEASES/<channel>/<version>/ with a release manifest (atomic); --list shows the releases')
+    .option('--build-dir <dir>', 'the build folder ({build.path}) holding the postbuild manifest')
+    .option('--project-name <name>', '{build.project_name}, e.g. Blink.ino')
+    .option('--version <version>', 'the release version, ordered like 1.4.0 (devices may send it as x-ESP8266-version)')
+    .requiredOption('--to <folder>', 'the release folder serve reads')
+    .option('--channel <name>', 'release channel', 'stable')
+    .option('--filesystem <file>', 'also a filesystem image for ESPhttpUpdate.updateFS() (signed with sign --filesystem when the firmware verifies)')
+    .option('--list', 'list the releases in --to instead of publishing')
+    .option('--json', 'print a JSON report on stdout')
+    .action(async (o) => {
+      const { runPublish } = await import('./commands/publish.js');
+      code = runPublish({ buildDir: o.buildDir, projectName: o.projectName, version: o.version, to: o.to, channel: o.channel, filesystem: o.filesystem, list: o.list, json: o.json }, io);
+    });
+
+  const millis = (name: string) => (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} must be a whole number of milliseconds.`);
+    return n;
+  };
+
+  program
+    .command('serve')
+    .description('ESP8266httpUpdate server over a release folder: 200 with what the device can boot, 304 when it already runs it')
+    .requiredOption('--releases <folder>', 'the release folder publish writes')
+    .option('--listen <host:port>', 'address to listen on ([::1]:8266 for IPv6, :8266 for all interfaces)', '127.0.0.1:8266')
+    .option('--rules <file>', 'rules.json: which release each device gets (default: everyone follows channel "stable")')
+    .option('--json', 'one JSON line per request on stdout')
+    .option('--cert <file>', 'PEM certificate for HTTPS (with --key)')
+    .option('--key <file>', 'PEM private key of the certificate')
+    .option('--header-timeout <ms>', 'a request head must arrive within this', millis('--header-timeout'))
+    .option('--idle-timeout <ms>', 'a connection without progress for this long is closed', millis('--idle-timeout'))
+    .option('--drain-timeout <ms>', 'on SIGINT/SIGTERM, downloads in flight get this long to finish', millis('--drain-timeout'))
+    .option('--rescan <ms>', 'read the release folder again at most this often', millis('--rescan'))
+    .action(async (o) => {
+      const { runServe } = await import('./commands/serve.js');
+      code = await runServe(o, io);
     });
 
   if (argv.length === 0) {

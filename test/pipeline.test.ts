@@ -314,6 +314,8 @@ describe('settings and artifacts', () => {
     ['a missing option, caught before the command runs', ['--sketch-dir', 'x']],
     ['a bad flash mode', ['--sketch-dir', 'x', '--core-version', '3.1.2', '--flash-size', '4M', '--flash-mode', 'fast']],
     ['--fs-start without --fs-end', ['--sketch-dir', 'x', '--core-version', '3.1.2', '--flash-size', '4M', '--flash-mode', 'dio', '--fs-start', '0x300000']],
+    ['an unknown core version', ['--sketch-dir', 'x', '--core-version', '9.9.9', '--flash-size', '4M', '--flash-mode', 'dio']],
+    ['an unknown fleet version', ['--sketch-dir', 'x', '--core-version', '3.1.2', '--flash-size', '4M', '--flash-mode', 'dio', '--fleet', '3.1.2,4.0.0']],
   ])('a usage error (%s) still removes the artifacts of earlier builds', async (_n, args) => {
     const l = arduinoBuild();
     compile(l, { embed: null });
@@ -321,6 +323,23 @@ describe('settings and artifacts', () => {
     const r = await runCli(['postbuild', '--build-dir', l.build, '--project-name', 'sketch.ino', ...args]);
     expect(r.exitCode, r.stderr).toBe(2);
     for (const s of STALE) expect(existsSync(out(l, s)), s).toBe(false);
+  });
+
+  test.each([
+    ['the command line', ['--fleet', '3.9.9'], {}],
+    ['ESP8266_SIGN_FLEET', [], { ESP8266_SIGN_FLEET: '3.9.9' }],
+  ])('a newer 3.x than modelled (from %s) is proven on the newest profile, with a warning', async (_n, args, env) => {
+    const l = arduinoBuild({ 'private.key': PRIV, 'public.key': PUB });
+    const r = await build(l, args, env);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/esp8266-sign: warning: core 3\.9\.9 is newer than the newest modelled/);
+  });
+
+  test('an unknown fleet version in esp8266-sign.json is a usage error', async () => {
+    const l = arduinoBuild({ 'private.key': PRIV, 'public.key': PUB, 'esp8266-sign.json': '{"fleet": ["9.9.9"]}' });
+    const r = await build(l);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/core 9\.9\.9 .*Known:/);
   });
 
   test('--json: a failure is one JSON object on stdout too', async () => {

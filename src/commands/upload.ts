@@ -41,6 +41,8 @@ export interface UploadOptions {
   hostIp?: string;
   hostPort?: number;
   filesystem?: boolean;
+  /** The running firmware is built with -DATOMIC_FS_UPDATE: filesystem images are staged and verified first. */
+  atomicFs?: boolean;
   passwordFile?: string;
   /** espota's `--auth=PASSWORD`, as the IDE's network pattern passes `{network.password}`. */
   auth?: string;
@@ -160,6 +162,10 @@ export async function runUpload(o: UploadOptions, io: Io): Promise<number> {
   const say = (text: string) => {
     if (!o.quiet) io.stderr(`esp8266-sign: ${text}\n`);
   };
+  // issue 14: the trap is named where users meet it
+  if (o.filesystem && !o.atomicFs) {
+    io.stderr('esp8266-sign: warning: unless the device\'s firmware is built with -DATOMIC_FS_UPDATE, the Updater writes this image over the live filesystem before it checks the signature: a rejected image has already replaced the old filesystem. Build with -DATOMIC_FS_UPDATE (then pass --atomic-fs).\n');
+  }
 
   let check: PrecheckResult | null = null;
   let layoutFacts: UploadFacts['layout'] = null;
@@ -167,7 +173,7 @@ export async function runUpload(o: UploadOptions, io: Io): Promise<number> {
     const d = precheckDevice(chosen, o, io);
     layoutFacts = { fsStart: d.layout.fsStart, runningSketchSize: d.runningSketchSize };
     // the image the device must end up with comes from the file itself (its payload, inflated when gzip)
-    check = o.filesystem ? precheckFilesystem(file, d) : precheckFirmware(file, d);
+    check = o.filesystem ? precheckFilesystem(file, d, o.atomicFs) : precheckFirmware(file, d);
     if (!check.passed) {
       const text = `refused before sending: the emulated core ${check.core} device would not ${o.filesystem ? 'take' : 'boot'} ${chosen.path} (stage ${check.stage}${check.error ? `, ${check.error}` : ''}).\n  cause: ${check.cause}\n  fix:   ${check.fix}\n  (--no-check sends it anyway)`;
       if (o.json) printJson(io.stdout, { command: 'upload', file: chosen.path, size: file.length, check, attempts: [], result: 'refused', exitCode: ExitCode.DEVICE_REJECTED });

@@ -9,7 +9,7 @@ import type { CompressionLevel } from '../compress/gzip.js';
 import { ExitCode, UsageError, UserError } from '../errors.js';
 import { readUserFile, resolveFrom, writeFileAtomic, type Io } from '../io.js';
 import { makeLayout, parseFlashSize, parseOffset } from '../emulator/layouts.js';
-import { profileFor } from '../emulator/profiles.js';
+import { resolveCore } from '../emulator/profiles.js';
 import { formatVerdict } from '../commands/device.js';
 import { flashSizeName, parseFlashMode } from '../image/image.js';
 import { describeFirmwareProblem } from '../image/kind.js';
@@ -74,7 +74,6 @@ function resolveSettings(opts: PostbuildOptions, env: NodeJS.ProcessEnv, file: R
     fleet: opts.fleet ?? fleetEnv ?? file.fleet ?? [],
     strict: opts.strict ?? envFlag(env, 'ESP8266_SIGN_STRICT') ?? file.strict ?? false,
   };
-  for (const c of settings.fleet) profileFor(c);
   return settings;
 }
 
@@ -122,7 +121,7 @@ export function removeStaleAfterUsageError(argv: readonly string[], io: Io): voi
 
 async function postbuildLocked(opts: PostbuildOptions, io: Io, buildDir: string, project: string): Promise<number> {
   const sketchDir = resolveFrom(io, opts.sketchDir);
-  profileFor(opts.coreVersion);
+  const coreWarnings = [opts.coreVersion].map((c) => resolveCore(c).warning);
   const flashSize = parseFlashSize(opts.flashSize);
   const fsStart = given(opts.fsStart);
   const fsEnd = given(opts.fsEnd);
@@ -133,6 +132,8 @@ async function postbuildLocked(opts: PostbuildOptions, io: Io, buildDir: string,
   const flashMode = parseFlashMode(opts.flashMode, '--flash-mode');
   const fileSettings = readSettings(sketchDir);
   const settings = resolveSettings(opts, io.env, fileSettings);
+  // an unknown core version (command line, environment or settings) is a usage error before anything is signed
+  coreWarnings.push(...settings.fleet.map((c) => resolveCore(c).warning));
   const binPath = resolve(buildDir, `${project}.bin`);
   const bin = readUserFile(binPath, 'firmware', 'The objcopy step did not produce it; check the build output above.');
   const problem = bin.length === 0 ? 'is empty (0 bytes).' : describeFirmwareProblem(bin);
@@ -152,7 +153,7 @@ async function postbuildLocked(opts: PostbuildOptions, io: Io, buildDir: string,
     embeddedKey: readEmbeddedKey(buildDir),
     privateKey: null,
     artifacts: [],
-    warnings: [],
+    warnings: coreWarnings.filter((w): w is string => w !== null),
   };
   const looked = loadPrivateKey(ctx, { privateKey: opts.privateKey, passphraseFile: opts.passphraseFile, settingsKey: fileSettings.privateKey }, io.env, io.cwd);
   if (ctx.privateKey) {
