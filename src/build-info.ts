@@ -4,13 +4,9 @@
  */
 declare const ESP8266_SIGN_VERSION: string | undefined;
 declare const ESP8266_SIGN_EXECUTABLE: boolean | undefined;
-declare const ESP8266_SIGN_GZIP_WORKER: string | undefined;
 
 /** The package version built in, or undefined in the tsc output (dist/*.js), which reads package.json. */
 export const builtVersion: string | undefined = typeof ESP8266_SIGN_VERSION === 'string' ? ESP8266_SIGN_VERSION : undefined;
 
 /** True inside the single executable (Node SEA): the executable alone starts the tool. */
 export const runsAsExecutable: boolean = typeof ESP8266_SIGN_EXECUTABLE === 'boolean' && ESP8266_SIGN_EXECUTABLE;
-
-/** The deflate worker's code, built into the single executable: it has no worker file beside it. */
-export const builtGzipWorker: string | undefined = typeof ESP8266_SIGN_GZIP_WORKER === 'string' ? ESP8266_SIGN_GZIP_WORKER : undefined;

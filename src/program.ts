@@ -153,7 +153,7 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     .requiredOption('--flash-mode <mode>', '{build.flash_mode}: qio, qout, dio or dout')
     .option('--fs-start <address>', '{build.spiffs_start}; empty means no filesystem')
     .option('--fs-end <address>', '{build.spiffs_end}')
-    .option('--compress', 'also write .bin.gz and .bin.gz.signed')
+    .option('--compress [level]', 'also write .bin.gz and .bin.gz.signed; level "default" or "max" (smaller, slower)')
     .option('--no-compress', 'do not compress (the default)')
     .option('--legacy', 'also write .bin.legacy_sig for 2.5.x devices (the default)')
     .option('--no-legacy', 'do not write the legacy file')

@@ -4,7 +4,8 @@ import { UserError } from './errors.js';
 import { MAX_KEY_BYTES, readOptionalFile } from './io.js';
 
 export interface SketchSettings {
-  compress?: boolean;
+  /** true (the default level) or "max" (smaller, slower). */
+  compress?: boolean | 'default' | 'max';
   legacy?: boolean;
   fleet?: string[];
   strict?: boolean;
@@ -16,11 +17,11 @@ export interface SketchSettings {
 
 export const SETTINGS_FILE = 'esp8266-sign.json';
 
-type SettingType = 'boolean' | 'string' | 'string[]';
+type SettingType = 'boolean' | 'string' | 'string[]' | 'compression';
 
 // A Map, not an object: a key such as "__proto__" or "toString" must not look like a known setting.
 const TYPES = new Map<string, SettingType>([
-  ['compress', 'boolean'],
+  ['compress', 'compression'],
   ['legacy', 'boolean'],
   ['fleet', 'string[]'],
   ['strict', 'boolean'],
@@ -37,8 +38,17 @@ export function quoteValue(v: unknown, max = 60): string {
 
 function fits(type: SettingType, v: unknown): boolean {
   if (type === 'string[]') return Array.isArray(v) && v.every((x) => typeof x === 'string');
+  // compress: true/false, or a level name
+  if (type === 'compression') return typeof v === 'boolean' || v === 'default' || v === 'max';
   return typeof v === type;
 }
+
+const EXPECTED: Record<SettingType, string> = {
+  boolean: 'a boolean',
+  string: 'a string',
+  'string[]': 'a list of strings',
+  compression: 'true, false, "default" or "max"',
+};
 
 export function readSettings(sketchDir: string): SketchSettings {
   const path = join(sketchDir, SETTINGS_FILE);
@@ -57,7 +67,7 @@ export function readSettings(sketchDir: string): SketchSettings {
   for (const [k, v] of Object.entries(value)) {
     const type = TYPES.get(k);
     if (!type) throw new UserError(`${path}: unknown setting ${quoteValue(k)}. Known settings: ${[...TYPES.keys()].join(', ')}.`);
-    if (!fits(type, v)) throw new UserError(`${path}: "${k}" must be ${type === 'string[]' ? 'a list of strings' : `a ${type}`}, not ${quoteValue(v)}.`);
+    if (!fits(type, v)) throw new UserError(`${path}: "${k}" must be ${EXPECTED[type]}, not ${quoteValue(v)}.`);
     settings[k] = v;
   }
   return settings as SketchSettings;

@@ -6,6 +6,7 @@ import { gzip } from 'pako';
 import { Device } from '../src/emulator/device.js';
 import { makeLayout, namedLayout, type Layout } from '../src/emulator/layouts.js';
 import { profileFor } from '../src/emulator/profiles.js';
+import { parseGzipHeader, TINF_DONE, TINF_OK, Uzlib } from '../src/emulator/uzlib.js';
 import { makeImage, type FlashMode, type ImageSpec } from '../src/image/image.js';
 import { appendSignature, sha256, signDigestInfo, signLegacy } from '../src/signing/sign.js';
 import { VECTORS } from './helpers.js';
@@ -55,3 +56,23 @@ export function deviceAt(core: string, o: DeviceAt = {}): Device {
 }
 
 export { makeLayout };
+
+/**
+ * What eboot's uzlib (the emulator's model of it) inflates from a gzip file: the header parsed as
+ * uzlib does, then uzlib_uncompress 4 KiB at a time up to ISIZE, as copy_raw calls it; null on an error.
+ */
+export function inflateLikeEboot(gz: Uint8Array): Uint8Array | null {
+  let at = 0;
+  const src = { byte: () => (at < gz.length ? gz[at++]! : (at++, 0xff)) };
+  if (!parseGzipHeader(src)) return null;
+  const size = new DataView(gz.buffer, gz.byteOffset, gz.length).getUint32(gz.length - 4, true);
+  const out = new Uint8Array(size);
+  const uzlib = new Uzlib(src);
+  for (let from = 0; from < size;) {
+    const { res, end } = uzlib.uncompress(out, from, Math.min(size, from + 4096));
+    if (res !== TINF_OK && res !== TINF_DONE) return null;
+    if (end === from) return null;
+    from = end;
+  }
+  return out;
+}

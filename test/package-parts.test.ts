@@ -4,20 +4,18 @@
  * can write read back by doctor. Runs in npm test.
  */
 import { execFileSync } from 'node:child_process';
-import { Worker } from 'node:worker_threads';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { describeLauncher, launcherOf, parseProperties, renderBlock, type Launcher } from '../src/arduino/recipes.js';
 import { runDoctor, runInstall } from '../src/commands/arduino.js';
-import { deflatePart } from '../src/compress/gzip.js';
 // @ts-expect-error: plain JavaScript build scripts, without type declarations
 import { fileFromTgz, tarGz, zip } from '../scripts/release/archive.js';
 // @ts-expect-error: plain JavaScript build scripts, without type declarations
 import { indexFragment } from '../scripts/release/index-fragment.js';
 // @ts-expect-error: plain JavaScript build scripts, without type declarations
 import { nodeTarball, RELEASE } from '../scripts/release/node-binaries.js';
-import { captureIo, ROOT, runCli, sha256, tempDir } from './helpers.js';
+import { captureIo, runCli, sha256, tempDir } from './helpers.js';
 
 const CORE = { version: '3.1.2', properties: parseProperties('recipe.hooks.sketch.prebuild.pattern=x --mode header\nrecipe.objcopy.hex.2.pattern=y') };
 const payload = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7919) & 0xff));
@@ -64,16 +62,6 @@ describe('release archives', () => {
       }],
     });
   });
-});
-
-test('the deflate worker built into the executable runs from a string and deflates as deflatePart does', async () => {
-  const code = readFileSync(join(ROOT, 'dist', 'sea', 'gzip-worker.cjs'), 'utf8');
-  const part = await new Promise<Uint8Array>((resolve, reject) => {
-    const w = new Worker(code, { eval: true, workerData: { data: payload, start: 40_000, end: payload.length, level: 9 } });
-    w.once('message', resolve);
-    w.once('error', reject);
-  });
-  expect(sha256(part)).toBe(sha256(deflatePart(payload, 40_000, payload.length, 9)));
 });
 
 describe('launcher forms', () => {

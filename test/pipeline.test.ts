@@ -168,7 +168,7 @@ describe('settings and artifacts', () => {
 
   test.each([
     ['{"compres": true}', /unknown setting "compres"/],
-    ['{"compress": "yes"}', /"compress" must be a boolean/],
+    ['{"compress": "yes"}', /"compress" must be true, false, "default" or "max"/],
     ['{"fleet": "3.1.2"}', /"fleet" must be a list of strings/],
     ['{nope', /is not valid JSON/],
   ])('esp8266-sign.json %s is a clear error', async (json, message) => {

@@ -1,4 +1,5 @@
 /** What the postbuild stages share: the build's facts, the resolved settings, and what they produced. */
+import type { CompressionLevel } from '../compress/gzip.js';
 import type { FoundKey } from '../keys/find.js';
 import type { PrivateKey } from '../keys/load.js';
 import type { Layout } from '../emulator/layouts.js';
@@ -30,7 +31,8 @@ export interface Artifact {
 }
 
 export interface PostbuildSettings {
-  compress: boolean;
+  /** false, or the deflate level of the .gz artifacts. */
+  compress: false | CompressionLevel;
   legacy: boolean;
   fleet: string[];
   strict: boolean;

@@ -5,6 +5,7 @@
  * the emulated device of the core it is meant for; any failure leaves none of them behind.
  */
 import { resolve } from 'node:path';
+import type { CompressionLevel } from '../compress/gzip.js';
 import { ExitCode, UsageError, UserError } from '../errors.js';
 import { readUserFile, resolveFrom, writeFileAtomic, type Io } from '../io.js';
 import { makeLayout, parseFlashSize, parseOffset } from '../emulator/layouts.js';
@@ -20,8 +21,8 @@ import type { Artifact, PostbuildContext, PostbuildSettings } from './context.js
 import { withBuildLock } from './lock.js';
 import { MANIFEST_VERSION, manifestPath, type Manifest } from './manifest.js';
 import {
-  binDigest, checkKeyEmbedded, checkKeys, compressedArtifacts, loadPrivateKey, plainArtifact, readEmbeddedKey,
-  removeStaleArtifacts, signArtifacts, smokeTestArtifacts, startCompression, targetsOf,
+  binDigest, checkKeyEmbedded, checkKeys, compress, compressedArtifacts, loadPrivateKey, plainArtifact, readEmbeddedKey,
+  removeStaleArtifacts, signArtifacts, smokeTestArtifacts, targetsOf,
 } from './stages.js';
 
 export interface PostbuildOptions {
@@ -33,7 +34,8 @@ export interface PostbuildOptions {
   flashMode: string;
   fsStart?: string;
   fsEnd?: string;
-  compress?: boolean;
+  /** true = the default level; a string names the level (`--compress max`). */
+  compress?: boolean | string;
   legacy?: boolean;
   fleet?: string[];
   strict?: boolean;
@@ -50,11 +52,24 @@ function envFlag(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
   throw new UserError(`$${name}="${v.slice(0, 40)}" is not a yes/no value (use 1 or 0).`);
 }
 
+/** ESP8266_SIGN_COMPRESS: a yes/no value, or a level name. */
+function envCompression(env: NodeJS.ProcessEnv): boolean | string | undefined {
+  const v = env.ESP8266_SIGN_COMPRESS;
+  return v !== undefined && /^(default|max)$/i.test(v) ? v.toLowerCase() : envFlag(env, 'ESP8266_SIGN_COMPRESS');
+}
+
+function compressionLevel(value: boolean | string): false | CompressionLevel {
+  if (value === false) return false;
+  if (value === true || value === 'default') return 'default';
+  if (value === 'max') return 'max';
+  throw new UsageError(`--compress ${value}: the compression level must be "default" or "max" (or give --compress alone).`);
+}
+
 /** Command line, then environment, then esp8266-sign.json, then defaults (legacy on, compression off). */
 function resolveSettings(opts: PostbuildOptions, env: NodeJS.ProcessEnv, file: ReturnType<typeof readSettings>): PostbuildSettings {
   const fleetEnv = env.ESP8266_SIGN_FLEET ? env.ESP8266_SIGN_FLEET.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
   const settings = {
-    compress: opts.compress ?? envFlag(env, 'ESP8266_SIGN_COMPRESS') ?? file.compress ?? false,
+    compress: compressionLevel(opts.compress ?? envCompression(env) ?? file.compress ?? false),
     legacy: opts.legacy ?? envFlag(env, 'ESP8266_SIGN_LEGACY') ?? file.legacy ?? true,
     fleet: opts.fleet ?? fleetEnv ?? file.fleet ?? [],
     strict: opts.strict ?? envFlag(env, 'ESP8266_SIGN_STRICT') ?? file.strict ?? false,
@@ -147,14 +162,9 @@ async function postbuildLocked(opts: PostbuildOptions, io: Io, buildDir: string,
   }
   checkKeys(ctx, looked);
   checkKeyEmbedded(ctx);
-  // deflate, the slowest step, runs partly on a worker while the uncompressed artifacts are signed and replayed
-  const gzip = startCompression(ctx);
-  try {
-    smokeTestArtifacts(ctx, ctx.privateKey ? signArtifacts(ctx) : [plainArtifact(ctx)]);
-    if (gzip) smokeTestArtifacts(ctx, compressedArtifacts(ctx, await gzip.finish()));
-  } finally {
-    gzip?.cancel();
-  }
+  smokeTestArtifacts(ctx, ctx.privateKey ? signArtifacts(ctx) : [plainArtifact(ctx)]);
+  const gz = compress(ctx);
+  if (gz) smokeTestArtifacts(ctx, compressedArtifacts(ctx, gz));
   return finish(ctx, opts, io);
 }
 

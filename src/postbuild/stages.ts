@@ -1,15 +1,15 @@
 /**
  * The postbuild stages, each a small function over the shared context (DESIGN.md: postbuild).
- * Order: stale artifacts → keys → pair → key embedded in the .bin → compression started (part on a
- * worker) → sign and smoke-test the uncompressed artifacts → finish compressing → smoke-test those.
+ * Order: stale artifacts → keys → pair → key embedded in the .bin → sign and smoke-test the
+ * uncompressed artifacts → compress → sign and smoke-test those.
  */
 import { spawnSync } from 'node:child_process';
 import { lstatSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
+import { gzipForDevice } from '../compress/gzip.js';
 import { MAX_KEY_BYTES, readOptionalFile } from '../io.js';
 import { MANIFEST_SUFFIX, OLD_MANIFEST_SUFFIX, type ArtifactKind, type SignatureFormat } from './manifest.js';
-import { startGzip, type PendingGzip } from '../compress/background.js';
 import { profileFor } from '../emulator/profiles.js';
 import { smokeTest } from '../emulator/smoke.js';
 import { assertPairMatches, checkDeviceKey } from '../keys/check.js';
@@ -175,17 +175,18 @@ export function binDigest(ctx: PostbuildContext): Buffer {
 }
 
 /**
- * Starts compressing (part of it on a worker thread) when compression is on and the build's core
- * may receive it; null (with a warning when refused) otherwise. The caller signs and replays meanwhile.
+ * The .bin as gzip at the chosen level when compression is on and the build's core may receive
+ * it; null (with a warning when refused) otherwise. One stream on this thread: with our engine a
+ * worker and a split stream no longer pay for themselves (issue 10).
  */
-export function startCompression(ctx: PostbuildContext): PendingGzip | null {
+export function compress(ctx: PostbuildContext): Buffer | null {
   if (!ctx.settings.compress) return null;
   const refusal = compressionRefusal(ctx.core, Boolean(ctx.privateKey));
   if (refusal) {
     ctx.warnings.push(`not compressing: ${refusal}.`);
     return null;
   }
-  return startGzip(ctx.bin, { level: 9, alignTo4: true });
+  return gzipForDevice(ctx.bin, { level: ctx.settings.compress, alignTo4: true });
 }
 
 /** `{project}.bin.gz` and, with a key, `{project}.bin.gz.signed`, from the finished gzip. */

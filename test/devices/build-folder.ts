@@ -58,7 +58,7 @@ export function writeBuild(dir: string, spec: BuildSpec = {}): Build {
     add(`${project}.bin`, 'plain', bin, null, false, { verdicts: verdict(core) });
   }
   if (spec.compress) {
-    const gz = gzipForDevice(bin, { level: 9, alignTo4: true });
+    const gz = gzipForDevice(bin, { alignTo4: true });
     if (signed) {
       add(`${project}.bin.gz.signed`, 'gzip-signed', appendSignature(gz, signDigestInfo(sha256(gz), KEY2048)), 'digestinfo', true, { verdicts: verdict(core) });
       add(`${project}.bin.gz`, 'gzip', gz, null, true, { payloadOf: `${project}.bin.gz.signed`, verdicts: [] });
