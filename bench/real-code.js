@@ -8,6 +8,7 @@
 // addresses; everything else is the bytes a device runs.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32Mpeg2 } from '../dist/image/image.js';
 
 /** Archives a typical build links: the default NONOS SDK, libhal, one lwIP and the C library. */
 const ARCHIVES = ['tools/sdk/lib/NONOSDK22x_190703', 'tools/sdk/lib/libhal.a', 'tools/sdk/lib/liblwip2-536-feat.a', 'tools/sdk/lib/liblwip6-1460-feat.a', 'tools/sdk/lib/libc_orig.a', 'tools/sdk/lib/NONOSDK305'];
@@ -140,18 +141,3 @@ function sections(elf) {
   return out;
 }
 
-const MPEG2 = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n << 24;
-    for (let k = 0; k < 8; k++) c = c & 0x80000000 ? (c << 1) ^ 0x04c11db7 : c << 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc32Mpeg2(data) {
-  let crc = 0xffffffff;
-  for (let i = 0; i < data.length; i++) crc = ((crc << 8) ^ MPEG2[((crc >>> 24) ^ data[i]) & 0xff]) >>> 0;
-  return crc;
-}
