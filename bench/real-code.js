@@ -8,7 +8,7 @@
 // addresses; everything else is the bytes a device runs.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32Mpeg2 } from '../dist/image/image.js';
+import { crc32Mpeg2, imageBytes } from '../dist/image/image.js';
 
 /** Archives a typical build links: the default NONOS SDK, libhal, one lwIP and the C library. */
 const ARCHIVES = ['tools/sdk/lib/NONOSDK22x_190703', 'tools/sdk/lib/libhal.a', 'tools/sdk/lib/liblwip2-536-feat.a', 'tools/sdk/lib/liblwip6-1460-feat.a', 'tools/sdk/lib/libc_orig.a', 'tools/sdk/lib/NONOSDK305'];
@@ -38,7 +38,7 @@ function archivesIn(coreDir) {
  */
 export function realCodeImage(coreDir, size, embed) {
   const eboot = sections(readFileSync(join(coreDir, 'bootloaders', 'eboot', 'eboot.elf')));
-  const boot = imageBytes(0x4010f000, ['.text', '.rodata'].map((n) => eboot.find((s) => s.name === n)).filter(Boolean));
+  const boot = imageBytes(0x02, 0x40, 0x4010f000, ['.text', '.rodata'].map((n) => eboot.find((s) => s.name === n)).filter(Boolean).map((s) => ({ address: s.address ?? 0, data: s.bytes })));
   const sector0 = Buffer.alloc(0x1000, 0xaa);
   boot.copy(sector0);
   const code = [];
@@ -73,7 +73,7 @@ export function realCodeImage(coreDir, size, embed) {
   const fixed = 0x1000 + 8 + 4 * 8 + small.reduce((n, s) => n + s.bytes.length, 0) + 16;
   const irom = take([...code, ...rodata], size - fixed);
   if (embed) Buffer.from(embed).copy(irom, 4096);
-  const app = imageBytes(0x40100004, [{ address: 0x40201010, bytes: irom }, ...small], 0x02, 0x40);
+  const app = imageBytes(0x02, 0x40, 0x40100004, [{ address: 0x40201010, bytes: irom }, ...small].map((s) => ({ address: s.address ?? 0, data: s.bytes })));
   const file = Buffer.concat([sector0, app]);
   file.fill(0, 0x1010, 0x1018);
   file.writeUInt32LE(file.length, 0x1010);
@@ -83,25 +83,6 @@ export function realCodeImage(coreDir, size, embed) {
 
 function pad4(b) {
   return b.length % 4 ? Buffer.concat([b, Buffer.alloc(4 - (b.length % 4))]) : b;
-}
-
-function imageBytes(entry, segments, mode = 0x02, sizeFreq = 0x40) {
-  const parts = [Buffer.from([0xe9, segments.length, mode, sizeFreq, entry & 0xff, (entry >>> 8) & 0xff, (entry >>> 16) & 0xff, entry >>> 24])];
-  let sum = 0xef;
-  let len = 8;
-  for (const seg of segments) {
-    const h = Buffer.alloc(8);
-    h.writeUInt32LE(seg.address ?? 0, 0);
-    h.writeUInt32LE(seg.bytes.length, 4);
-    parts.push(h, seg.bytes);
-    for (const b of seg.bytes) sum ^= b;
-    len += 8 + seg.bytes.length;
-  }
-  const padded = (len + 16) & ~15;
-  const tail = Buffer.alloc(padded - len);
-  tail[tail.length - 1] = sum;
-  parts.push(tail);
-  return Buffer.concat(parts);
 }
 
 /** The ELF members of a System V / GNU `ar` archive. */

@@ -10,7 +10,8 @@ import { isIP } from 'node:net';
 import { isatty } from 'node:tty';
 import { ExitCode, UsageError, UserError, errnoCode } from '../errors.js';
 import { readUserFile, resolveFrom, type Io } from '../io.js';
-import { makeLayout, namedLayout, parseFlashSize, parseOffset } from '../emulator/layouts.js';
+import { makeLayout, namedLayout, parseFlashSize } from '../emulator/layouts.js';
+import { manifestLayout } from '../postbuild/manifest.js';
 import { profileFor } from '../emulator/profiles.js';
 import { FLASH_MODES, magicFlashChipSize, parseFlashMode } from '../image/image.js';
 import { fingerprint } from '../keys/check.js';
@@ -91,7 +92,7 @@ function precheckDevice(chosen: ChosenArtifact, o: UploadOptions, io: Io): Prech
     if (m.signingEnabledInFirmware && !embeddedKey) {
       throw new UserError(`cannot check ${chosen.path}: the build's ${chosen.buildDir}/core/Updater_Signing.h (the key compiled into the firmware) is gone. Rebuild the sketch, or skip the check with --no-check.`);
     }
-    const layout = o.layout ? namedLayout(o.layout) : makeLayout(m.build.flashSizeBytes, parseOffset(m.build.fsStart, 'manifest build.fsStart'), parseOffset(m.build.fsEnd, 'manifest build.fsEnd'));
+    const layout = o.layout ? namedLayout(o.layout) : manifestLayout(m);
     return { core: o.core ?? m.core, layout, flashMode: parseFlashMode(m.build.flashMode, 'manifest build.flashMode'), runningSketchSize: m.input.size, embeddedKey };
   }
   if (!o.core) {

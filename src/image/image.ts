@@ -184,7 +184,8 @@ export interface ImageSpec {
   crcWords?: boolean;
 }
 
-function imageBytes(mode: number, sizeFreq: number, entry: number, segments: Array<{ address: number; data: Uint8Array }>): Buffer {
+/** One image as elf2bin writes it (§6.2–6.3): header, segments, zero padding to 16 and the XOR checksum. */
+export function imageBytes(mode: number, sizeFreq: number, entry: number, segments: Array<{ address: number; data: Uint8Array }>): Buffer {
   const parts: Buffer[] = [Buffer.from([IMAGE_MAGIC, segments.length, mode, sizeFreq, entry & 0xff, (entry >>> 8) & 0xff, (entry >>> 16) & 0xff, entry >>> 24])];
   let sum = 0xef;
   let len = 8;

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
+import { makeLayout, parseOffset, type Layout } from '../emulator/layouts.js';
 import { readOptionalFile, readUserFile } from '../io.js';
 
 export const MANIFEST_SUFFIX = '.manifest.json';
@@ -54,6 +55,11 @@ export interface Manifest {
   /** The target for the build's own core. */
   upload: string | null;
   warnings: string[];
+}
+
+/** The flash layout the build was made for, as its device would have it. */
+export function manifestLayout(m: Manifest): Layout {
+  return makeLayout(m.build.flashSizeBytes, parseOffset(m.build.fsStart, 'the manifest\'s build.fsStart'), parseOffset(m.build.fsEnd, 'the manifest\'s build.fsEnd'));
 }
 
 export function manifestPath(buildDir: string, project: string): string {

@@ -5,9 +5,9 @@
  */
 import { UserError } from '../../errors.js';
 import { profileFor } from '../../emulator/profiles.js';
-import { makeLayout, parseOffset, type Layout } from '../../emulator/layouts.js';
+import type { Layout } from '../../emulator/layouts.js';
 import { FLASH_MODES, type FlashMode } from '../../image/image.js';
-import type { Manifest } from '../../postbuild/manifest.js';
+import { manifestLayout, type Manifest } from '../../postbuild/manifest.js';
 import { publishable, sha256Hex } from './build.js';
 import { imageFlashSize, sketchMd5PerMode, md5Hex } from './post-install.js';
 import { filesystemRejection } from './filesystem.js';
@@ -55,7 +55,7 @@ const RUNNING_SKETCH_SIZE = 0x2000;
 
 export function makeRelease(input: ReleaseInput): Release {
   const m = input.manifest;
-  const layout = makeLayout(m.build.flashSizeBytes, parseOffset(m.build.fsStart, 'the manifest\'s build.fsStart'), parseOffset(m.build.fsEnd, 'the manifest\'s build.fsEnd'));
+  const layout = manifestLayout(m);
   const flashSize = imageFlashSize(input.bin);
   if (flashSize === null) throw new Error(`${m.input.name} is not an ESP8266 image`);
   const artifacts: ReleaseArtifact[] = [];
