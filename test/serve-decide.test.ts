@@ -1,8 +1,8 @@
 /** serve's judgement as a pure function: request headers and releases in, status and reason out. */
 import { describe, expect, test } from 'vitest';
 import { decide } from '../src/ota/http/decide.js';
-import { isRefusal, parseRequest, type DeviceRequest } from '../src/ota/http/request.js';
-import { isHead, parseHead, responseHead } from '../src/ota/http/wire.js';
+import { DEVICE_HEADERS, isRefusal, parseRequest, type DeviceRequest } from '../src/ota/http/request.js';
+import { headerSet, isHead, parseHead, responseHead } from '../src/ota/http/wire.js';
 import type { ReleaseArtifact, ReleaseManifest } from '../src/ota/releases/release.js';
 import { DEFAULT_RULES, parseRules } from '../src/ota/releases/rules.js';
 import { compareVersions, parseRange, parseVersion } from '../src/ota/releases/version.js';
@@ -217,16 +217,23 @@ describe('rules file and versions', () => {
 });
 
 describe('the request head on the wire', () => {
-  const head = (text: string) => parseHead(Buffer.from(text, 'latin1'), 8192);
+  const head = (text: string) => parseHead(Buffer.from(text, 'latin1'), 8192, DEVICE_HEADERS);
 
   test('an incomplete head waits, a complete one is parsed with lower-case names and repeats joined', () => {
     expect(head('GET /update HTTP/1.0\r\nUser-Agent: ESP8266-http-Update\r\n')).toBeNull();
-    const r = head('GET /update?x=1 HTTP/1.0\r\nUser-Agent: ESP8266-http-Update\r\nx-MD5: a\r\nX-md5: b\r\n\r\n');
-    expect(isHead(r) && r).toEqual({ method: 'GET', url: '/update?x=1', headers: { 'user-agent': 'ESP8266-http-Update', 'x-md5': 'a, b' } });
+    const r = head('GET /update?x=1 HTTP/1.0\r\nUser-Agent: ESP8266-http-Update\r\nx-ESP8266-version: a\r\nX-esp8266-VERSION: b\r\n\r\n');
+    expect(isHead(r) && r).toEqual({ method: 'GET', url: '/update?x=1', headers: { 'user-agent': 'ESP8266-http-Update', 'x-esp8266-version': 'a, b' } });
+  });
+
+  test('only the headers serve reads are kept; the others must still be well-formed', () => {
+    const r = head('GET / HTTP/1.0\r\nHost: 10.0.0.2\r\nx-ESP8266-mode: sketch\r\nX-Other: 1\r\nx-esp8266-mode-extra: 2\r\n\r\n');
+    expect(isHead(r) && r.headers).toEqual({ 'x-esp8266-mode': 'sketch' });
+    expect(head('GET / HTTP/1.0\r\nHost: 10.0.0.2\r\nbad(name): 1\r\n\r\n')).toMatchObject({ status: 400 });
+    expect(() => headerSet(['X-Upper'])).toThrow(/lower-case token/);
   });
 
   test('a head past the limit is 431 even before it ends; garbage and HTTP/2 are 400', () => {
-    expect(parseHead(Buffer.alloc(9000, 0x41), 8192)).toMatchObject({ status: 431 });
+    expect(parseHead(Buffer.alloc(9000, 0x41), 8192, DEVICE_HEADERS)).toMatchObject({ status: 431 });
     expect(head(`GET / HTTP/1.0\r\n${'a: b\r\n'.repeat(65)}\r\n`)).toMatchObject({ status: 431 });
     expect(head('GET / HTTP/2.0\r\n\r\n')).toMatchObject({ status: 400 });
     expect(head('GET / HTTP/1.0\r\nno colon here\r\n\r\n')).toMatchObject({ status: 400 });
