@@ -68,9 +68,12 @@ export function parseHead(buf: Buffer, maxBytes: number, keep: HeaderSet): HeadR
     if (++lines > MAX_HEADER_LINES) return { status: 431, reason: `more than ${MAX_HEADER_LINES} header lines` };
     const colon = text.indexOf(':', at);
     const name = colon < 0 || colon > eol ? '' : text.slice(at, colon);
-    if (!TOKEN.test(name)) return { status: 400, reason: 'a header line is not "name: value"' };
+    // a name that lower-cases to a kept one is a token already (only A-Z lower-case to ASCII in Latin-1)
     const key = keptName(name, keep);
-    if (key === null) continue;
+    if (key === null) {
+      if (!TOKEN.test(name)) return { status: 400, reason: 'a header line is not "name: value"' };
+      continue;
+    }
     const value = text.slice(colon + 1, eol).trim();
     const before = headers[key];
     headers[key] = before === undefined ? value : `${before}, ${value}`;
