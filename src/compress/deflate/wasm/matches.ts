@@ -1,0 +1,90 @@
+// The match finder: for every position, the matches a parse may choose from.
+
+import { MAX_DIST, MAX_MATCH, MIN_MATCH } from './symbols';
+
+const WINDOW_MASK: i32 = MAX_DIST - 1;
+const HASH_BITS: u32 = 16;
+const HASH3_BITS: u32 = 15;
+
+/** How far data[c..] and data[p..] agree, up to maxLen, four bytes at a time while they can. */
+function matchLength(c: usize, p: usize, maxLen: i32): i32 {
+  let l: i32 = 0;
+  while (l + 4 <= maxLen && load<u32>(c + <usize>l) == load<u32>(p + <usize>l)) l += 4;
+  while (l < maxLen && load<u8>(c + <usize>l) == load<u8>(p + <usize>l)) l++;
+  return l;
+}
+
+/**
+ * The match finder, for positions [from, to) of data[0, n); called for consecutive ranges starting
+ * at 0 (so that V8 can move the loop to optimised code between calls: WebAssembly has no on-stack
+ * replacement). The nearest earlier occurrence of the 3-byte prefix (`head3`) gives the shortest
+ * matches; hash chains over 4-byte prefixes (`head`, `prev`), walked nearest first for at most
+ * `depth` links, give the longer ones, as in libdeflate's hash-chain finder. For each position,
+ * every match longer than all nearer ones is written as `length << 16 | distance` to `matches`
+ * (u32), and `start` (i32[n + 1]) indexes them. A match of `nice` bytes ends the search, and the
+ * positions it covers are only indexed. Past `capacity` entries no more matches are recorded.
+ * `state` (i32[2]) carries the entry count and the positions still to skip from call to call.
+ */
+export function findMatches(data: usize, n: i32, from: i32, to: i32, depth: i32, nice: i32, start: usize, matches: usize, capacity: i32, head3: usize, head: usize, prev: usize, state: usize): void {
+  if (from == 0) {
+    memory.fill(head3, 0xff, (<usize>1 << HASH3_BITS) << 2);
+    memory.fill(head, 0xff, (<usize>1 << HASH_BITS) << 2);
+    store<i32>(state, 0);
+    store<i32>(state, 0, 4);
+  }
+  let count = load<i32>(state);
+  let skip = load<i32>(state, 4);
+  for (let pos = from; pos < to; pos++) {
+    store<i32>(start + (<usize>pos << 2), count);
+    if (pos + MIN_MATCH > n) continue;
+    const p = data + <usize>pos;
+    const key3: u32 = (<u32>load<u8>(p) << 16) | (<u32>load<u8>(p, 1) << 8) | <u32>load<u8>(p, 2);
+    const slot3 = head3 + (<usize>((key3 * 0x9e3779b1) >> (32 - HASH3_BITS)) << 2);
+    const has4 = pos + 4 <= n;
+    const slot = has4 ? head + (<usize>((load<u32>(p) * 0x9e3779b1) >> (32 - HASH_BITS)) << 2) : 0;
+    if (skip > 0) {
+      skip--;
+    } else {
+      const maxLen: i32 = min(MAX_MATCH, n - pos);
+      let best: i32 = MIN_MATCH - 1;
+      const near = load<i32>(slot3);
+      if (near >= 0 && pos - near <= MAX_DIST) {
+        const l = matchLength(data + <usize>near, p, maxLen);
+        if (l >= MIN_MATCH) {
+          if (count < capacity) {
+            store<u32>(matches + (<usize>count << 2), (<u32>l << 16) | <u32>(pos - near));
+            count++;
+          }
+          best = l;
+        }
+      }
+      if (has4 && best < nice && best < maxLen) {
+        let cand = load<i32>(slot);
+        for (let left = depth; cand >= 0 && pos - cand <= MAX_DIST && left > 0; left--) {
+          const c = data + <usize>cand;
+          if (load<u8>(c + <usize>best) == load<u8>(p + <usize>best)) {
+            const l = matchLength(c, p, maxLen);
+            if (l > best) {
+              if (count < capacity) {
+                store<u32>(matches + (<usize>count << 2), (<u32>l << 16) | <u32>(pos - cand));
+                count++;
+              }
+              best = l;
+              if (l >= nice || l == maxLen) break;
+            }
+          }
+          cand = load<i32>(prev + (<usize>(cand & WINDOW_MASK) << 2));
+        }
+      }
+      if (best >= nice) skip = best - 1;
+    }
+    store<i32>(slot3, pos);
+    if (has4) {
+      store<i32>(prev + (<usize>(pos & WINDOW_MASK) << 2), load<i32>(slot));
+      store<i32>(slot, pos);
+    }
+  }
+  store<i32>(start + (<usize>to << 2), count);
+  store<i32>(state, count);
+  store<i32>(state, skip, 4);
+}
