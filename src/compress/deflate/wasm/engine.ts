@@ -15,7 +15,7 @@ import { BLOCK_SCRATCH, planBits, planBlock, PLAN_BYTES, useBlockScratch, writeB
 import { HUFFMAN_SCRATCH, useScratch } from './huffman';
 import { findMatches } from './matches';
 import { greedyParse, parseBegin, parseEnd, parseRange, setPrices } from './parse';
-import { RECORD_BYTES, recordRange, recordStats, splitBlocks } from './split';
+import { addSegment, RECORD_BYTES, recordFrom, recordStats, recordTo, splitBlocks } from './split';
 import { clearStats, countSymbols, STATS_BYTES } from './stats';
 
 // The functions that run in steps are exported too, only so that binaryen keeps each a function
@@ -41,7 +41,7 @@ let head3: usize = 0;
 let head: usize = 0;
 let prev: usize = 0;
 let state: usize = 0;
-let greedy: usize = 0;
+let segmentItems: usize = 0;
 let cost: usize = 0;
 let choice: usize = 0;
 let parses: usize = 0;
@@ -77,7 +77,7 @@ export function prepare(size: i32, segment: i32): usize {
   head = take(HASH_SLOTS << 2);
   prev = take(WINDOW << 2);
   state = take(16);
-  greedy = take(positions);
+  segmentItems = take(<usize>segment << 2);
   cost = take(positions);
   choice = take(positions);
   // two buffers for cheapest parses: the best one of a block so far and the one being tried
@@ -110,10 +110,15 @@ export function output(): usize {
  * per block at most, `segment` as given to prepare. Returns the output's length.
  */
 export function deflate(depth: i32, nice: i32, passes: i32, segment: i32): u32 {
-  store<i32>(state, 0, 8);
   for (let from: i32 = 0; from < n; from += STEP) findMatches(data, n, from, min(n, from + STEP), depth, nice, start, matches, capacity, head3, head, prev, state);
-  for (let p: i32 = 0; p < n;) p = greedyParse(data, p, min(n, p + STEP), n, start, matches, greedy, state + 8);
-  const blocks = splitBlocks(greedy, load<i32>(state, 8), segment, records, order, merged, scratch);
+  // the greedy parse, a segment at a time: only the segments' counts are kept
+  let segments: i32 = 0;
+  for (let p: i32 = 0; p < n || segments == 0; segments++) {
+    const next = greedyParse(data, p, n, segment, start, matches, segmentItems, state + 8);
+    addSegment(records, segments, segmentItems, load<i32>(state, 8), p);
+    p = next;
+  }
+  const blocks = splitBlocks(segments, records, order, merged, scratch);
   startOutput(out);
   for (let b: i32 = 0; b < blocks; b++) writeBest(load<i32>(order + (<usize>b << 2)), passes, b == blocks - 1);
   alignToByte();
@@ -122,15 +127,16 @@ export function deflate(depth: i32, nice: i32, passes: i32, segment: i32): u32 {
 
 /** Re-parses the block of split record r while that pays, then writes the smallest version. */
 function writeBest(r: i32, passes: i32, final: bool): void {
-  const itemFrom = recordRange(records, r, 0);
-  const byteFrom = recordRange(records, r, 2);
-  const size = recordRange(records, r, 3) - byteFrom;
+  const byteFrom = recordFrom(records, r);
+  const size = recordTo(records, r) - byteFrom;
   let best = plans;
   let trial = plans + PLAN_BYTES;
   memory.copy(best, recordStats(records, r), STATS_BYTES);
   planBlock(best, size);
-  let bestItems = greedy + (<usize>itemFrom << 2);
-  let bestCount = recordRange(records, r, 1) - itemFrom;
+  // the greedy parse's items are not kept (until they are written)
+  let greedyBest = true;
+  let bestItems: usize = 0;
+  let bestCount: i32 = 0;
   let buffer: usize = 0;
   for (let pass = 0; pass < passes; pass++) {
     // the prices of the previous parse, which is the best one: a worse one ends the passes
@@ -145,9 +151,16 @@ function writeBest(r: i32, passes: i32, final: bool): void {
     const swap = best;
     best = trial;
     trial = swap;
+    greedyBest = false;
     bestItems = first;
     bestCount = count;
     buffer ^= 1;
+  }
+  if (greedyBest) {
+    // the block's bounds are the greedy parse's item bounds, so parsing it again gives its items
+    bestItems = parses;
+    greedyParse(data, byteFrom, byteFrom + size, size, start, matches, bestItems, state + 8);
+    bestCount = load<i32>(state, 8);
   }
   writeBlock(best, bestItems, bestCount, data + <usize>byteFrom, size, final);
 }

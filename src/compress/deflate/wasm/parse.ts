@@ -12,13 +12,13 @@ const BIT: i32 = 256;
 const PRICE_BIT: i32 = 16;
 
 /**
- * The greedy parse of data[p, end), for the positions before `until`: the longest recorded match
- * wherever there is one, else the literal. Appends the items at `items` (u32), their count kept at
- * `state` (i32); returns the position after the last item (≥ until, called in steps).
+ * The greedy parse of data[p, end): the longest recorded match wherever there is one, else the
+ * literal. Writes at most `most` items to `items` (u32), their count to `state` (i32), and returns
+ * the position after the last one; the parse goes on from there.
  */
-export function greedyParse(data: usize, p: i32, until: i32, end: i32, start: usize, matches: usize, items: usize, state: usize): i32 {
-  let count = load<i32>(state);
-  while (p < until) {
+export function greedyParse(data: usize, p: i32, end: i32, most: i32, start: usize, matches: usize, items: usize, state: usize): i32 {
+  let count: i32 = 0;
+  for (; p < end && count < most; count++) {
     const first = load<i32>(start + (<usize>p << 2));
     const last = load<i32>(start + (<usize>(p + 1) << 2));
     let item: u32 = load<u8>(data + <usize>p);
@@ -32,7 +32,6 @@ export function greedyParse(data: usize, p: i32, until: i32, end: i32, start: us
       }
     }
     store<u32>(items + (<usize>count << 2), item);
-    count++;
     p += step;
   }
   store<i32>(state, count);
