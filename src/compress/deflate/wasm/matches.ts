@@ -14,6 +14,17 @@ function matchLength(c: usize, p: usize, maxLen: i32): i32 {
   return l;
 }
 
+/** The slot of the 3-byte prefix at p in `head3`. */
+@inline function slot3Of(head3: usize, p: usize): usize {
+  const key3: u32 = (<u32>load<u8>(p) << 16) | (<u32>load<u8>(p, 1) << 8) | <u32>load<u8>(p, 2);
+  return head3 + (<usize>((key3 * 0x9e3779b1) >> (32 - HASH3_BITS)) << 2);
+}
+
+/** The slot of the 4-byte prefix at p in `head`. */
+@inline function slotOf(head: usize, p: usize): usize {
+  return head + (<usize>((load<u32>(p) * 0x9e3779b1) >> (32 - HASH_BITS)) << 2);
+}
+
 /**
  * The match finder, for positions [from, to) of data[0, n); called for consecutive ranges starting
  * at 0 (so that V8 can move the loop to optimised code between calls: WebAssembly has no on-stack
@@ -34,20 +45,42 @@ export function findMatches(data: usize, n: i32, from: i32, to: i32, depth: i32,
   }
   let count = load<i32>(state);
   let skip = load<i32>(state, 4);
+  // each position's hash slots and what they hold are read one position ahead, so that their cache
+  // misses (the tables are as large as the L2 cache) overlap the search before them
+  let slot3: usize = 0;
+  let slot: usize = 0;
+  let near: i32 = -1;
+  let chain: i32 = -1;
+  if (from + MIN_MATCH <= n) {
+    slot3 = slot3Of(head3, data + <usize>from);
+    near = load<i32>(slot3);
+    if (from + 4 <= n) {
+      slot = slotOf(head, data + <usize>from);
+      chain = load<i32>(slot);
+    }
+  }
   for (let pos = from; pos < to; pos++) {
     store<i32>(start + (<usize>pos << 2), count);
     if (pos + MIN_MATCH > n) continue;
     const p = data + <usize>pos;
-    const key3: u32 = (<u32>load<u8>(p) << 16) | (<u32>load<u8>(p, 1) << 8) | <u32>load<u8>(p, 2);
-    const slot3 = head3 + (<usize>((key3 * 0x9e3779b1) >> (32 - HASH3_BITS)) << 2);
     const has4 = pos + 4 <= n;
-    const slot = has4 ? head + (<usize>((load<u32>(p) * 0x9e3779b1) >> (32 - HASH_BITS)) << 2) : 0;
+    let nextSlot3: usize = 0;
+    let nextSlot: usize = 0;
+    let nextNear: i32 = -1;
+    let nextChain: i32 = -1;
+    if (pos + 1 + MIN_MATCH <= n) {
+      nextSlot3 = slot3Of(head3, p + 1);
+      nextNear = load<i32>(nextSlot3);
+      if (pos + 5 <= n) {
+        nextSlot = slotOf(head, p + 1);
+        nextChain = load<i32>(nextSlot);
+      }
+    }
     if (skip > 0) {
       skip--;
     } else {
       const maxLen: i32 = min(MAX_MATCH, n - pos);
       let best: i32 = MIN_MATCH - 1;
-      const near = load<i32>(slot3);
       if (near >= 0 && pos - near <= MAX_DIST) {
         const l = matchLength(data + <usize>near, p, maxLen);
         if (l >= MIN_MATCH) {
@@ -59,7 +92,7 @@ export function findMatches(data: usize, n: i32, from: i32, to: i32, depth: i32,
         }
       }
       if (has4 && best < nice && best < maxLen) {
-        let cand = load<i32>(slot);
+        let cand = chain;
         for (let left = depth; cand >= 0 && pos - cand <= MAX_DIST && left > 0; left--) {
           const c = data + <usize>cand;
           if (load<u8>(c + <usize>best) == load<u8>(p + <usize>best)) {
@@ -80,9 +113,14 @@ export function findMatches(data: usize, n: i32, from: i32, to: i32, depth: i32,
     }
     store<i32>(slot3, pos);
     if (has4) {
-      store<i32>(prev + (<usize>(pos & WINDOW_MASK) << 2), load<i32>(slot));
+      store<i32>(prev + (<usize>(pos & WINDOW_MASK) << 2), chain);
       store<i32>(slot, pos);
     }
+    // this position may have just taken the next one's slots
+    near = nextSlot3 == slot3 ? pos : nextNear;
+    chain = has4 && nextSlot == slot ? pos : nextChain;
+    slot3 = nextSlot3;
+    slot = nextSlot;
   }
   store<i32>(start + (<usize>to << 2), count);
   store<i32>(state, count);
