@@ -15,7 +15,7 @@ import { BLOCK_SCRATCH, planBits, planBlock, PLAN_BYTES, useBlockScratch, writeB
 import { HUFFMAN_SCRATCH, useScratch } from './huffman';
 import { findMatches } from './matches';
 import { greedyParse, parseBegin, parseEnd, parseRange, setPrices } from './parse';
-import { addSegment, RECORD_BYTES, recordFrom, recordStats, recordTo, splitBlocks } from './split';
+import { addSegment, RECORD_BYTES, recordFrom, recordMatchFrom, recordStats, recordTo, splitBlocks } from './split';
 import { clearStats, countSymbols, STATS_BYTES } from './stats';
 
 // The functions that run in steps are exported too, only so that binaryen keeps each a function
@@ -35,12 +35,14 @@ const WINDOW: usize = 32768;
 let n: i32 = 0;
 let capacity: i32 = 0;
 let data: usize = 0;
-let start: usize = 0;
+let counts: usize = 0;
 let matches: usize = 0;
 let head3: usize = 0;
 let head: usize = 0;
 let prev: usize = 0;
 let state: usize = 0;
+let itemCount: usize = 0;
+let cursor: usize = 0;
 let segmentItems: usize = 0;
 let cost: usize = 0;
 let choice: usize = 0;
@@ -71,12 +73,15 @@ export function prepare(size: i32, segment: i32): usize {
   const segments = n / segment + 1;
   end = (__heap_base + 15) & ~15;
   data = take(<usize>n + 8);
-  start = take(positions);
+  counts = take(<usize>n << 1);
   matches = take(<usize>capacity << 2);
   head3 = take(HASH3_SLOTS << 2);
   head = take(HASH_SLOTS << 2);
   prev = take(WINDOW << 2);
-  state = take(16);
+  // the match finder's state (matches.ts), a greedy parse's item count, a parse's index into the matches
+  state = take(8);
+  itemCount = take(4);
+  cursor = take(4);
   segmentItems = take(<usize>segment << 2);
   cost = take(positions);
   choice = take(positions);
@@ -110,12 +115,14 @@ export function output(): usize {
  * per block at most, `segment` as given to prepare. Returns the output's length.
  */
 export function deflate(depth: i32, nice: i32, passes: i32, segment: i32): u32 {
-  for (let from: i32 = 0; from < n; from += STEP) findMatches(data, n, from, min(n, from + STEP), depth, nice, start, matches, capacity, head3, head, prev, state);
+  for (let from: i32 = 0; from < n; from += STEP) findMatches(data, n, from, min(n, from + STEP), depth, nice, counts, matches, capacity, head3, head, prev, state);
   // the greedy parse, a segment at a time: only the segments' counts are kept
+  store<i32>(cursor, 0);
   let segments: i32 = 0;
   for (let p: i32 = 0; p < n || segments == 0; segments++) {
-    const next = greedyParse(data, p, n, segment, start, matches, segmentItems, state + 8);
-    addSegment(records, segments, segmentItems, load<i32>(state, 8), p);
+    const matchFrom = load<i32>(cursor);
+    const next = greedyParse(data, p, n, segment, counts, matches, cursor, segmentItems, itemCount);
+    addSegment(records, segments, segmentItems, load<i32>(itemCount), p, matchFrom);
     p = next;
   }
   const blocks = splitBlocks(segments, records, order, merged, scratch);
@@ -142,7 +149,7 @@ function writeBest(r: i32, passes: i32, final: bool): void {
     // the prices of the previous parse, which is the best one: a worse one ends the passes
     setPrices(best, literal, length, distance);
     const items = parses + buffer * (<usize>(n + 1) << 2);
-    const count = cheapestParse(byteFrom, size, items);
+    const count = cheapestParse(byteFrom, size, recordMatchFrom(records, r), items);
     const first = items + (<usize>(size - count) << 2);
     clearStats(trial);
     for (let i: i32 = 0; i < count; i += STEP) countSymbols(first + (<usize>i << 2), min(STEP, count - i), trial);
@@ -159,15 +166,17 @@ function writeBest(r: i32, passes: i32, final: bool): void {
   if (greedyBest) {
     // the block's bounds are the greedy parse's item bounds, so parsing it again gives its items
     bestItems = parses;
-    greedyParse(data, byteFrom, byteFrom + size, size, start, matches, bestItems, state + 8);
-    bestCount = load<i32>(state, 8);
+    store<i32>(cursor, recordMatchFrom(records, r));
+    greedyParse(data, byteFrom, byteFrom + size, size, counts, matches, cursor, bestItems, itemCount);
+    bestCount = load<i32>(itemCount);
   }
   writeBlock(best, bestItems, bestCount, data + <usize>byteFrom, size, final);
 }
 
-/** The cheapest parse of data[from, from + size) under the prices set; returns its item count, the items ending at items[size]. */
-function cheapestParse(from: i32, size: i32, items: usize): i32 {
+/** The cheapest parse of data[from, from + size), whose first match is `matchFrom`, under the prices set; returns its item count, the items ending at items[size]. */
+function cheapestParse(from: i32, size: i32, matchFrom: i32, items: usize): i32 {
   for (let i: i32 = 0; i <= size; i += STEP) parseBegin(cost, i, min(size + 1, i + STEP));
-  for (let i: i32 = 0; i < size; i += STEP) parseRange(data, from, size, i, min(size, i + STEP), start, matches, literal, length, distance, cost, choice);
+  store<i32>(cursor, matchFrom);
+  for (let i: i32 = 0; i < size; i += STEP) parseRange(data, from, size, i, min(size, i + STEP), counts, matches, cursor, literal, length, distance, cost, choice);
   return size - parseEnd(size, choice, items);
 }

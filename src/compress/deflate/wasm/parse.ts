@@ -11,20 +11,28 @@ const BIT: i32 = 256;
 /** The parser's unit. */
 const PRICE_BIT: i32 = 16;
 
+/** Matches of positions [p, to) (matches.ts `counts`). */
+function matchesIn(counts: usize, p: i32, to: i32): i32 {
+  let k: i32 = 0;
+  for (; p < to; p++) k += <i32>load<u16>(counts + (<usize>p << 1));
+  return k;
+}
+
 /**
  * The greedy parse of data[p, end): the longest recorded match wherever there is one, else the
  * literal. Writes at most `most` items to `items` (u32), their count to `state` (i32), and returns
- * the position after the last one; the parse goes on from there.
+ * the position after the last one; the parse goes on from there. `cursor` (i32) holds the index in
+ * `matches` of p's first match, and then of the returned position's.
  */
-export function greedyParse(data: usize, p: i32, end: i32, most: i32, start: usize, matches: usize, items: usize, state: usize): i32 {
+export function greedyParse(data: usize, p: i32, end: i32, most: i32, counts: usize, matches: usize, cursor: usize, items: usize, state: usize): i32 {
   let count: i32 = 0;
+  let k = load<i32>(cursor);
   for (; p < end && count < most; count++) {
-    const first = load<i32>(start + (<usize>p << 2));
-    const last = load<i32>(start + (<usize>(p + 1) << 2));
+    const here = <i32>load<u16>(counts + (<usize>p << 1));
     let item: u32 = load<u8>(data + <usize>p);
     let step: i32 = 1;
-    if (last > first) {
-      const m = load<u32>(matches + (<usize>(last - 1) << 2));
+    if (here) {
+      const m = load<u32>(matches + (<usize>(k + here - 1) << 2));
       const l: i32 = min(<i32>(m >> 16), end - p);
       if (l >= MIN_MATCH) {
         item = (<u32>l << 16) | (m & 0xffff);
@@ -32,8 +40,10 @@ export function greedyParse(data: usize, p: i32, end: i32, most: i32, start: usi
       }
     }
     store<u32>(items + (<usize>count << 2), item);
+    k += matchesIn(counts, p, p + step);
     p += step;
   }
+  store<i32>(cursor, k);
   store<i32>(state, count);
   return p;
 }
@@ -47,10 +57,12 @@ export function parseBegin(cost: usize, from: i32, to: i32): void {
  * Relaxes the edges out of positions [i0, i1) of the parse of data[from, from + n), under the prices
  * (1/16 bit) at `literal` (i32[256]), `length` (i32[259], by length) and `distance` (i32[30], by
  * symbol): `cost` (i32[n + 1]) holds the cheapest known price of reaching each position, `choice`
- * (u32[n + 1]) the item that reaches it so. Called for consecutive ranges (see findMatches). Ties
+ * (u32[n + 1]) the item that reaches it so. Called for consecutive ranges (see findMatches);
+ * `cursor` (i32) holds the index in `matches` of the first match of position i0, then of i1's. Ties
  * keep the literal, then the shorter distance.
  */
-export function parseRange(data: usize, from: i32, n: i32, i0: i32, i1: i32, start: usize, matches: usize, literal: usize, length: usize, distance: usize, cost: usize, choice: usize): void {
+export function parseRange(data: usize, from: i32, n: i32, i0: i32, i1: i32, counts: usize, matches: usize, cursor: usize, literal: usize, length: usize, distance: usize, cost: usize, choice: usize): void {
+  let k = load<i32>(cursor);
   for (let i = i0; i < i1; i++) {
     const base = load<i32>(cost + (<usize>i << 2));
     const p: i32 = from + i;
@@ -63,9 +75,9 @@ export function parseRange(data: usize, from: i32, n: i32, i0: i32, i1: i32, sta
     }
     const room = n - i;
     let l: i32 = MIN_MATCH;
-    const end = load<i32>(start + (<usize>(p + 1) << 2));
-    for (let k = load<i32>(start + (<usize>p << 2)); k < end && l <= room; k++) {
-      const m = load<u32>(matches + (<usize>k << 2));
+    const end = k + <i32>load<u16>(counts + (<usize>p << 1));
+    for (let j = k; j < end && l <= room; j++) {
+      const m = load<u32>(matches + (<usize>j << 2));
       const longest: i32 = min(<i32>(m >> 16), room);
       const d: i32 = <i32>(m & 0xffff);
       const withDistance = base + load<i32>(distance + (<usize>distSymbol(d) << 2));
@@ -78,7 +90,9 @@ export function parseRange(data: usize, from: i32, n: i32, i0: i32, i1: i32, sta
         }
       }
     }
+    k = end;
   }
+  store<i32>(cursor, k);
 }
 
 /**

@@ -7,11 +7,13 @@ import { clearStats, countSymbols, estimateBits, mergeStats, STATS_BYTES } from 
 
 /**
  * Candidate blocks live in `records`, one per segment: stats (STATS_BYTES), then the i32 bounds
- * of the input bytes they encode, and the f64 estimate. A merge keeps the left one's record.
+ * of the input bytes they encode, the index of their first position's first match (matches.ts),
+ * and the f64 estimate. A merge keeps the left one's record.
  */
-export const RECORD_BYTES: usize = STATS_BYTES + 16;
+export const RECORD_BYTES: usize = STATS_BYTES + 24;
 const RANGE: usize = STATS_BYTES;
-const ESTIMATE: usize = STATS_BYTES + 8;
+const MATCH_FROM: usize = STATS_BYTES + 8;
+const ESTIMATE: usize = STATS_BYTES + 16;
 
 export function recordStats(records: usize, r: i32): usize {
   return records + <usize>r * RECORD_BYTES;
@@ -25,6 +27,10 @@ export function recordTo(records: usize, r: i32): i32 {
   return load<i32>(records + <usize>r * RECORD_BYTES + RANGE, 4);
 }
 
+export function recordMatchFrom(records: usize, r: i32): i32 {
+  return load<i32>(records + <usize>r * RECORD_BYTES + MATCH_FROM);
+}
+
 function estimateOf(records: usize, r: i32): f64 {
   return load<f64>(records + <usize>r * RECORD_BYTES + ESTIMATE);
 }
@@ -35,13 +41,14 @@ function mergedEstimate(records: usize, a: i32, b: i32, scratch: usize): f64 {
   return estimateBits(scratch);
 }
 
-/** Makes segment k, the `count` items at `items` that encode the input bytes from `byteFrom` on, record k. */
-export function addSegment(records: usize, k: i32, items: usize, count: i32, byteFrom: i32): void {
+/** Makes segment k, the `count` items at `items` that encode the input bytes from `byteFrom` on (their first match `matchFrom`), record k. */
+export function addSegment(records: usize, k: i32, items: usize, count: i32, byteFrom: i32, matchFrom: i32): void {
   const at = records + <usize>k * RECORD_BYTES;
   clearStats(at);
   const bytes = countSymbols(items, count, at);
   store<i32>(at + RANGE, byteFrom);
   store<i32>(at + RANGE, byteFrom + bytes, 4);
+  store<i32>(at + MATCH_FROM, matchFrom);
   store<f64>(at + ESTIMATE, estimateBits(at));
 }
 
