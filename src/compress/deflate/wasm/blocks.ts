@@ -161,7 +161,7 @@ function dynamicHeader(plan: usize): i32 {
   return bits;
 }
 
-/** Writes `count` items at `items`, which encode the input bytes at [rawFrom, rawTo), as one block of `plan`'s type. */
+/** Writes `count` items at `items`, which encode the `rawLength` input bytes at `raw`, as one block of `plan`'s type. */
 export function writeBlock(plan: usize, items: usize, count: i32, raw: usize, rawLength: i32, final: bool): void {
   const type = load<i32>(plan + TYPE);
   if (type == STORED) {

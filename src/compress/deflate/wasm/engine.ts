@@ -14,7 +14,7 @@ import { alignToByte, outputLength, startOutput } from './bits';
 import { BLOCK_SCRATCH, planBits, planBlock, PLAN_BYTES, useBlockScratch, writeBlock } from './blocks';
 import { HUFFMAN_SCRATCH, useScratch } from './huffman';
 import { findMatches } from './matches';
-import { greedyParse, parseBegin, parseEnd, parseRange, setPrices } from './parse';
+import { greedyParse, parseEnd, parseRange, setPrices } from './parse';
 import { addSegment, RECORD_BYTES, recordFrom, recordMatchFrom, recordStats, recordTo, splitBlocks } from './split';
 import { clearStats, countSymbols, STATS_BYTES } from './stats';
 
@@ -22,7 +22,7 @@ import { clearStats, countSymbols, STATS_BYTES } from './stats';
 // of its own: it inlines a function with one caller, loops and all, and then there is no later call.
 export { putItems } from './bits';
 export { findMatches } from './matches';
-export { greedyParse, parseBegin, parseEnd, parseRange } from './parse';
+export { greedyParse, parseEnd, parseRange } from './parse';
 export { countSymbols } from './stats';
 
 const STEP: i32 = 1 << 14;
@@ -149,10 +149,9 @@ function writeBest(r: i32, passes: i32, final: bool): void {
     // the prices of the previous parse, which is the best one: a worse one ends the passes
     setPrices(best, literal, length, distance);
     const items = parses + buffer * (<usize>(n + 1) << 2);
-    const count = cheapestParse(byteFrom, size, recordMatchFrom(records, r), items);
-    const first = items + (<usize>(size - count) << 2);
     clearStats(trial);
-    for (let i: i32 = 0; i < count; i += STEP) countSymbols(first + (<usize>i << 2), min(STEP, count - i), trial);
+    const count = cheapestParse(byteFrom, size, recordMatchFrom(records, r), items, trial);
+    const first = items + (<usize>(size - count) << 2);
     planBlock(trial, size);
     if (planBits(trial) >= planBits(best)) break;
     const swap = best;
@@ -173,10 +172,12 @@ function writeBest(r: i32, passes: i32, final: bool): void {
   writeBlock(best, bestItems, bestCount, data + <usize>byteFrom, size, final);
 }
 
-/** The cheapest parse of data[from, from + size), whose first match is `matchFrom`, under the prices set; returns its item count, the items ending at items[size]. */
-function cheapestParse(from: i32, size: i32, matchFrom: i32, items: usize): i32 {
-  for (let i: i32 = 0; i <= size; i += STEP) parseBegin(cost, i, min(size + 1, i + STEP));
+/**
+ * The cheapest parse of data[from, from + size), whose first match is `matchFrom`, under the prices
+ * set; returns its item count, the items ending at items[size], and adds their counts to `stats`.
+ */
+function cheapestParse(from: i32, size: i32, matchFrom: i32, items: usize, stats: usize): i32 {
   store<i32>(cursor, matchFrom);
   for (let i: i32 = 0; i < size; i += STEP) parseRange(data, from, size, i, min(size, i + STEP), counts, matches, cursor, literal, length, distance, cost, choice);
-  return size - parseEnd(size, choice, items);
+  return size - parseEnd(size, choice, items, stats);
 }

@@ -48,20 +48,19 @@ export function greedyParse(data: usize, p: i32, end: i32, most: i32, counts: us
   return p;
 }
 
-/** Starts a cheapest-path parse: positions [from, to) unreached, position 0 free (called in steps). */
-export function parseBegin(cost: usize, from: i32, to: i32): void {
-  for (let i = from; i < to; i++) store<i32>(cost + (<usize>i << 2), i == 0 ? 0 : i32.MAX_VALUE);
-}
-
 /**
  * Relaxes the edges out of positions [i0, i1) of the parse of data[from, from + n), under the prices
  * (1/16 bit) at `literal` (i32[256]), `length` (i32[259], by length) and `distance` (i32[30], by
  * symbol): `cost` (i32[n + 1]) holds the cheapest known price of reaching each position, `choice`
- * (u32[n + 1]) the item that reaches it so. Called for consecutive ranges (see findMatches);
+ * (u32[n + 1]) the item that reaches it so. Called for consecutive ranges from 0 (engine.ts);
  * `cursor` (i32) holds the index in `matches` of the first match of position i0, then of i1's. Ties
  * keep the literal, then the shorter distance.
  */
 export function parseRange(data: usize, from: i32, n: i32, i0: i32, i1: i32, counts: usize, matches: usize, cursor: usize, literal: usize, length: usize, distance: usize, cost: usize, choice: usize): void {
+  // the positions these edges reach for the first time start unreached (position 0 free)
+  const reached = i0 == 0 ? 0 : min(n, i0 - 1 + MAX_MATCH) + 1;
+  const reach = min(n, i1 - 1 + MAX_MATCH);
+  for (let j = reached; j <= reach; j++) store<i32>(cost + (<usize>j << 2), j == 0 ? 0 : i32.MAX_VALUE);
   let k = load<i32>(cursor);
   for (let i = i0; i < i1; i++) {
     const base = load<i32>(cost + (<usize>i << 2));
@@ -97,14 +96,27 @@ export function parseRange(data: usize, from: i32, n: i32, i0: i32, i1: i32, cou
 
 /**
  * The parse's items, from the choices that reach the end of `n` bytes: written backwards into
- * `items` (u32[n + 1]) so that they end at index n, in order; returns the index of the first.
+ * `items` (u32[n + 1]) so that they end at index n, in order, and counted into `stats` (stats.ts);
+ * returns the index of the first.
  */
-export function parseEnd(n: i32, choice: usize, items: usize): i32 {
+export function parseEnd(n: i32, choice: usize, items: usize, stats: usize): i32 {
+  const dist = stats + (<usize>LITLEN_SYMBOLS << 2);
   let k = n;
   for (let j = n; j > 0;) {
     const c = load<u32>(choice + (<usize>j << 2));
     store<u32>(items + (<usize>--k << 2), c);
-    j -= c < 256 ? 1 : <i32>(c >> 16);
+    if (c < 256) {
+      const at = stats + (<usize>c << 2);
+      store<u32>(at, load<u32>(at) + 1);
+      j--;
+    } else {
+      const l = <i32>(c >> 16);
+      const ls = stats + (<usize>lengthSymbol(l) << 2);
+      store<u32>(ls, load<u32>(ls) + 1);
+      const ds = dist + (<usize>distSymbol(<i32>(c & 0xffff)) << 2);
+      store<u32>(ds, load<u32>(ds) + 1);
+      j -= l;
+    }
   }
   return k;
 }

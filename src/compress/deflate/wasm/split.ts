@@ -1,7 +1,8 @@
-// Block splitting by symbol statistics: the greedy parse is cut into segments of a level's number of
-// items (engine.ts), then the two neighbours whose merge saves the most bits by the entropy estimate (stats.ts)
-// are merged, again and again, while a merge saves anything. A block ends where the data's
-// statistics change enough to pay for a new header; the blocks are then priced exactly (blocks.ts).
+// Block splitting by symbol statistics: the greedy parse is cut into segments of a level's number
+// of items (engine.ts), then the two neighbours whose merge saves the most bits by the entropy
+// estimate (stats.ts) are merged, again and again, while a merge saves anything. A block ends where
+// the data's statistics change enough to pay for a new header; the blocks are then priced exactly
+// (blocks.ts).
 
 import { clearStats, countSymbols, estimateBits, mergeStats, STATS_BYTES } from './stats';
 
