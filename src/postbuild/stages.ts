@@ -4,8 +4,8 @@
  * uncompressed artifacts → compress → sign and smoke-test those.
  */
 import { spawnSync } from 'node:child_process';
-import { lstatSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, lstatSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { gzipForDevice } from '../compress/gzip.js';
 import { MAX_KEY_BYTES, readOptionalFile } from '../io.js';
@@ -85,9 +85,18 @@ function sketchKeyWarnings(path: string, sketchDir: string): string[] {
   if (process.platform !== 'win32' && (statSync(path).mode & 0o077) !== 0) {
     out.push(`private key ${path} is readable by other users; run: chmod 600 "${path}"`);
   }
-  const git = spawnSync('git', ['ls-files', '--error-unmatch', path], { cwd: sketchDir, stdio: 'ignore' });
-  if (git.status === 0) out.push(`private key ${path} is tracked by git: anyone with the repository can sign firmware for your devices. Move it out of the sketch (ESP8266_SIGN_KEYS_DIR) and rotate it.`);
+  const git = mayBeInGit(sketchDir) ? spawnSync('git', ['ls-files', '--error-unmatch', path], { cwd: sketchDir, stdio: 'ignore' }) : null;
+  if (git?.status === 0) out.push(`private key ${path} is tracked by git: anyone with the repository can sign firmware for your devices. Move it out of the sketch (ESP8266_SIGN_KEYS_DIR) and rotate it.`);
   return out;
+}
+
+/** A .git above the folder, or GIT_DIR: only then can git track the key (starting git costs a build 5-10 ms). */
+function mayBeInGit(dir: string): boolean {
+  if (process.env.GIT_DIR) return true;
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if (existsSync(join(d, '.git'))) return true;
+    if (dirname(d) === d) return false;
+  }
 }
 
 export function checkKeys(ctx: PostbuildContext, looked: string[]): void {
