@@ -26,7 +26,9 @@ execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'ts
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 // src/build-info.ts reads these; the tsc output has neither and falls back to package.json
 const define = { ESP8266_SIGN_VERSION: JSON.stringify(version), ESP8266_SIGN_EXECUTABLE: 'false' };
-const common = { bundle: true, packages: 'external', platform: 'node', target: 'node20', logLevel: 'warning', define };
+// whitespace and syntax minified: a fresh process compiles the whole bundle before it runs a line
+// (Node 20 has no compile cache); identifiers stay, so an internal error's stack still names functions
+const common = { bundle: true, packages: 'external', platform: 'node', target: 'node20', logLevel: 'warning', define, minifyWhitespace: true, minifySyntax: true };
 // CommonJS has no import.meta: give the bundles the URL of their own file instead
 const commonjs = {
   ...common,
