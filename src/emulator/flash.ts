@@ -1,4 +1,4 @@
-/** NOR flash: 4 KiB sectors erase to 0xFF, programming can only clear bits (AND), reads anywhere. */
+/** NOR flash: 4 KiB sectors erase to 0xFF, programming can only clear bits (AND); `bytes` is read directly. */
 export const SECTOR_SIZE = 0x1000;
 
 /**
@@ -82,11 +82,6 @@ export class Flash {
     this.bytes.set(data, offset);
     const last = Math.ceil((offset + data.length) / SECTOR_SIZE);
     for (let s = Math.floor(offset / SECTOR_SIZE); s < last; s++) this.erasedFrom[s] = SECTOR_SIZE;
-  }
-
-  read(offset: number, length: number): Uint8Array | null {
-    if (offset < 0 || length < 0 || offset + length > this.bytes.length) return null;
-    return this.bytes.slice(offset, offset + length);
   }
 }
 
