@@ -8,7 +8,6 @@ import { existsSync, lstatSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { gzipForDevice } from '../compress/gzip.js';
-import { MAX_KEY_BYTES, readOptionalFile } from '../io.js';
 import { MANIFEST_SUFFIX, OLD_MANIFEST_SUFFIX, type ArtifactKind, type SignatureFormat } from './manifest.js';
 import { profileFor } from '../emulator/profiles.js';
 import { smokeTest } from '../emulator/smoke.js';
@@ -18,7 +17,6 @@ import { parsePrivateKey, parsePublicKey } from '../keys/load.js';
 import { readPassphrase } from '../keys/passphrase.js';
 import { appendSignature, sha256, signDigestInfo, signLegacy } from '../signing/sign.js';
 import { headerPath } from '../prebuild/prebuild.js';
-import { parseHeader } from '../header-gen/header.js';
 import type { Artifact, PostbuildContext } from './context.js';
 
 export const ARTIFACT_SUFFIXES: Record<ArtifactKind, string> = {
@@ -60,12 +58,6 @@ export function removeStaleArtifacts(buildDir: string, project: string): string[
   }
   if (folders.length) throw new UserError(`${folders.join(', ')} ${folders.length === 1 ? 'is a folder' : 'are folders'} where postbuild writes its artifacts. Move ${folders.length === 1 ? 'it' : 'them'} out of the build folder and build again.`);
   return removed;
-}
-
-/** The key bytes of the header the build compiled, or null when it says ARDUINO_SIGNING 0 / is missing. */
-export function readEmbeddedKey(buildDir: string): Buffer | null {
-  const bytes = readOptionalFile(headerPath(buildDir), 'header', MAX_KEY_BYTES);
-  return bytes === undefined ? null : parseHeader(bytes.toString('latin1'));
 }
 
 export function loadPrivateKey(ctx: PostbuildContext, opts: { privateKey?: string; passphraseFile?: string; settingsKey?: string }, env: NodeJS.ProcessEnv, cwd: string): string[] {
