@@ -2,7 +2,7 @@
  * The encoder itself is WebAssembly (wasm/engine.ts, built by scripts/build.js into
  * engine-binary.ts, which is not committed): one instance per input holds the input, its match
  * table, the parses, the blocks and the output in its own memory, all freed with it. A whole
- * deflate is four calls into it, so cold JavaScript and V8's generic JS-to-WebAssembly call
+ * deflate is three calls into it, so cold JavaScript and V8's generic JS-to-WebAssembly call
  * wrapper cost nothing worth measuring in a fresh process (issue 10).
  */
 import { ENGINE_WASM } from './engine-binary.js';
