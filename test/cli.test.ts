@@ -1,8 +1,9 @@
 /** The CLI as a program people script against (issue 9 §6): help, version, errors, --json failures. */
 import { describe, expect, test } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import Module from 'node:module';
 import { join } from 'node:path';
-import { ROOT, runCli } from './helpers.js';
+import { EXECUTABLE, ROOT, runCli, tempDir } from './helpers.js';
 
 const VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
 
@@ -42,5 +43,35 @@ describe('usage errors', () => {
     const b = await runCli(['header', '--publickey', join(ROOT, 'sample', 'Blink', 'public.key'), '--out', join(ROOT, 'dist', 'cli-test', 'b.h')]);
     expect([a.exitCode, b.exitCode]).toEqual([0, 0]);
     expect(readFileSync(join(ROOT, 'dist', 'cli-test', 'a.h'))).toEqual(readFileSync(join(ROOT, 'dist', 'cli-test', 'b.h')));
+  });
+});
+
+describe('the code cache on Node 20 (bin/compile-cache.js)', () => {
+  const node20 = !EXECUTABLE && !('enableCompileCache' in Module);
+  if (!node20) console.log(`skipping the Node 20 code cache test: ${EXECUTABLE ? 'the executable is under test' : `Node ${process.version} caches code itself (module.enableCompileCache)`}`);
+  test.skipIf(!node20)('is kept per user in the temp folder, gives the same output, and survives a garbled cache', async () => {
+    const tmp = tempDir();
+    const env = { TMPDIR: tmp };
+    const first = await runCli(['header', '--help'], { env });
+    expect(first.exitCode).toBe(0);
+    const dir = join(tmp, `esp8266-sign-code-cache-${process.getuid!()}`);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    const files = readdirSync(dir).sort();
+    expect(files.map((f) => f.split('-')[0])).toEqual(['cli.cjs', 'program.cjs']);
+    for (const f of files) expect(statSync(join(dir, f)).mode & 0o777).toBe(0o600);
+    expect(await runCli(['header', '--help'], { env })).toEqual(first);
+    for (const f of files) writeFileSync(join(dir, f), 'not a code cache');
+    expect(await runCli(['header', '--help'], { env })).toEqual(first);
+    for (const f of files) expect(readFileSync(join(dir, f), 'latin1')).not.toBe('not a code cache');
+  });
+
+  test.skipIf(!node20)('a cache folder another user could write is not used', async () => {
+    const tmp = tempDir();
+    const dir = join(tmp, `esp8266-sign-code-cache-${process.getuid!()}`);
+    mkdirSync(dir);
+    chmodSync(dir, 0o777);
+    const r = await runCli(['header', '--help'], { env: { TMPDIR: tmp } });
+    expect(r.exitCode).toBe(0);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });

@@ -82,7 +82,7 @@ describe('eboot copy properties', () => {
         const a = new Flash(0x400000);
         a.program(0x1e0000, file);
         const b = new Flash(0x400000);
-        b.bytes.set(a.bytes);
+        b.setContents(a.bytes);
         const rtc = encodeCommand({ action: ACTION_COPY_RAW, args: [0x1e0000, 0x200000, file.length] });
         const fast = runEboot(a, profileFor('3.1.2'), rtc);
         const exact = runEboot(b, profileFor('3.1.2'), rtc, { inflateAtOnce: false });
@@ -112,7 +112,7 @@ describe('eboot copy properties', () => {
         const { updater, stage } = device.ota(file, { chunk: 4096 });
         if (stage !== 'done') return;
         const copy = new Flash(device.flash.size);
-        copy.bytes.set(device.flash.bytes);
+        copy.setContents(device.flash.bytes);
         const fast = runEboot(device.flash, profileFor('3.0.2'), updater.rtc);
         const exact = runEboot(copy, profileFor('3.0.2'), updater.rtc, { inflateAtOnce: false });
         expect(exact.inflatedInOneCall).toBe(false);
@@ -145,5 +145,40 @@ describe('hostile files never crash the device model', () => {
       ),
       { numRuns: 80 },
     );
+  });
+});
+
+describe('the flash chip', () => {
+  const SIZE = 0x10000;
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('erase' as const), sector: fc.integer({ min: -1, max: SIZE / 4096 }) }),
+    fc.record({ kind: fc.constant('program' as const), offset: fc.integer({ min: -2, max: SIZE }), data: fc.uint8Array({ maxLength: 9000 }) }),
+    fc.record({ kind: fc.constant('set' as const), offset: fc.integer({ min: 0, max: SIZE - 64 }), data: fc.uint8Array({ maxLength: 64 }) }),
+  );
+
+  test('erase, program (AND) and a direct overwrite behave as NOR flash, on a new chip and on one given back and taken again', () => {
+    fc.assert(fc.property(fc.array(op, { maxLength: 40 }), fc.array(op, { maxLength: 40 }), (first, second) => {
+      for (const ops of [first, second]) {
+        const chip = new Flash(SIZE);
+        const model = new Uint8Array(SIZE).fill(0xff);
+        expect(Buffer.compare(chip.bytes, model)).toBe(0);
+        for (const o of ops) {
+          if (o.kind === 'erase') {
+            const ok = o.sector >= 0 && o.sector < SIZE / 4096;
+            expect(chip.eraseSector(o.sector)).toBe(ok);
+            if (ok) model.fill(0xff, o.sector * 4096, o.sector * 4096 + 4096);
+          } else if (o.kind === 'program') {
+            const ok = o.offset >= 0 && o.offset + o.data.length <= SIZE;
+            expect(chip.program(o.offset, o.data)).toBe(ok);
+            if (ok) o.data.forEach((b, i) => (model[o.offset + i]! &= b));
+          } else {
+            chip.setContents(o.data, o.offset);
+            model.set(o.data, o.offset);
+          }
+        }
+        expect(Buffer.compare(chip.bytes, model)).toBe(0);
+        chip.release();
+      }
+    }), { numRuns: 150 });
   });
 });

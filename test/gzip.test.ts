@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { crc32, gzipForDevice } from '../src/compress/gzip.js';
+import { crc32, gzipForDevice, tableCrc32 } from '../src/compress/gzip.js';
 import { renderHeader } from '../src/header-gen/header.js';
 import { makeImage } from '../src/image/image.js';
 import { deviceAt, inflateLikeEboot, PUB2048, signWith } from './device-helpers.js';
@@ -18,6 +18,14 @@ describe('the gzip header eboot reads', () => {
     expect(g.readUInt32LE(g.length - 8)).toBe(crc32(firmware));
     expect(g.readUInt32LE(g.length - 4)).toBe(firmware.length);
     expect(Buffer.from(inflateLikeEboot(g)!).equals(firmware)).toBe(true);
+  });
+
+  test('CRC-32: the table (Node releases without zlib.crc32) and zlib agree, and match the check value', () => {
+    expect(tableCrc32(Buffer.from('123456789'))).toBe(0xcbf43926);
+    expect(crc32(Buffer.from('123456789'))).toBe(0xcbf43926);
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 3000 }), (data) => {
+      expect(crc32(data)).toBe(tableCrc32(data));
+    }), { numRuns: 100 });
   });
 
   test('alignTo4 pads with an FCOMMENT to a multiple of 4 bytes, only when needed, for any input length', () => {

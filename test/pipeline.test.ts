@@ -1,4 +1,5 @@
 /** prebuild + postbuild through the built CLI, in temp folders laid out like an Arduino build. */
+import { spawnSync } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -150,6 +151,22 @@ describe('which keys', () => {
     const r = await build(l);
     expect(r.exitCode).toBe(0);
     expect(r.stderr).toMatch(/readable by other users; run: chmod 600/);
+  });
+
+  const hasGit = spawnSync('git', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (!hasGit) console.log('skipping the git-tracked key test: git is not on PATH');
+  test.skipIf(!hasGit)('a private key tracked by git draws a warning; one in a folder outside any repository does not', async () => {
+    const untracked = arduinoBuild({ 'private.key': PRIV, 'public.key': PUB });
+    const quiet = await build(untracked);
+    expect(quiet.exitCode, quiet.stderr).toBe(0);
+    expect(quiet.stderr).not.toMatch(/tracked by git/);
+    const l = arduinoBuild({ 'private.key': PRIV, 'public.key': PUB });
+    const git = (...args: string[]) => expect(spawnSync('git', args, { cwd: l.root, stdio: 'ignore' }).status).toBe(0);
+    git('init', '-q');
+    git('add', join(l.sketch, 'private.key'));
+    const r = await build(l);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/private key .*private\.key is tracked by git/);
   });
 });
 

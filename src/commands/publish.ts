@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import { errnoCode, UsageError, UserError } from '../errors.js';
 import { readUserFile, resolveFrom, writeFileAtomic, type Io } from '../io.js';
 import { readArtifact, readManifest } from '../postbuild/manifest.js';
-import { readEmbeddedKey } from '../postbuild/stages.js';
+import { readEmbeddedKey } from '../header-gen/read.js';
 import { publishable } from '../ota/releases/build.js';
 import { makeRelease } from '../ota/releases/publish.js';
 import { channelProblem, isPlainFileName, RELEASE_FILE, versionProblem, type ReleaseManifest } from '../ota/releases/release.js';

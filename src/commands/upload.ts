@@ -15,7 +15,7 @@ import { manifestLayout } from '../postbuild/manifest.js';
 import { profileFor } from '../emulator/profiles.js';
 import { FLASH_MODES, magicFlashChipSize, parseFlashMode } from '../image/image.js';
 import { fingerprint } from '../keys/check.js';
-import { readEmbeddedKey } from '../postbuild/stages.js';
+import { readEmbeddedKey } from '../header-gen/read.js';
 import { printJson } from '../report.js';
 import { artifactFromBuild, artifactFromFile, type ChosenArtifact } from '../ota/artifact.js';
 import { openListener, runAttempt, timeoutsFor, type AttemptReport, type DeviceAddress, type Listener } from '../ota/espota/client.js';

@@ -5,6 +5,7 @@
  * of 4 bytes, which cores 3.1.0–3.1.2 need to verify a signed gzip. eboot's uzlib skips FCOMMENT
  * and never checks the CRC.
  */
+import * as zlib from 'node:zlib';
 import { deflateRaw, type DeflateLevel } from './deflate/deflate.js';
 
 const OS_UNKNOWN = 255;
@@ -19,8 +20,16 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
+/** zlib's own CRC-32 (Node 20.15+, 22.2+): a fresh process takes 10-17 ms over 1 MiB in the loop below. */
+const zlibCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+
 /** The gzip trailer's CRC-32 (reflected, as zlib). */
 export function crc32(data: Uint8Array): number {
+  return zlibCrc32 ? zlibCrc32(data) >>> 0 : tableCrc32(data);
+}
+
+/** The same, by table: for the Node 20 releases before zlib.crc32. */
+export function tableCrc32(data: Uint8Array): number {
   let c = 0xffffffff;
   for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;

@@ -141,9 +141,8 @@ function copyRaw(flash: Flash, profile: Profile, src: number, dst: number, size:
       }
       sector.fill(0xff, want);
     } else {
-      const raw = flash.read(src, SECTOR_SIZE);
-      if (!raw) return 3;
-      sector.set(raw);
+      if (src < 0 || src + SECTOR_SIZE > flash.size) return 3;
+      sector.set(flash.bytes.subarray(src, src + SECTOR_SIZE));
     }
     const skip = dst === 0 && profile.ebootSkipsSameBootSector && Buffer.compare(flash.bytes.subarray(0, SECTOR_SIZE), sector) === 0;
     if (skip) {

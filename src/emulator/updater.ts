@@ -130,7 +130,7 @@ export class Updater {
 
   private writeBuffer(): boolean {
     if (this.currentAddress % SECTOR_SIZE === 0 && !this.flash.eraseSector(this.currentAddress / SECTOR_SIZE)) return this.fail('ERASE');
-    const chunk = this.buffer.slice(0, this.bufferLen);
+    const chunk = this.buffer.subarray(0, this.bufferLen);
     // A first block of one or two bytes never writes byte 2, whatever the patch does to the buffer.
     if (this.currentAddress === this.startAddress && chunk.length > 2 && this.modePatchApplies(chunk)) {
       const deviceMode = magicFlashChipMode(this.flash.bytes[2]!);

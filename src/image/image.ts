@@ -209,10 +209,10 @@ function sizeFreqByte(spec: ImageSpec): number {
 }
 
 /** The first 4 KiB of every synthesised file: an eboot-like loader image, padded. */
-function bootSector(mode: number, sizeFreq: number): Buffer {
+function bootSector(mode: number, sizeFreq: number, loader = codeLike('eboot-like loader', 0xd50), rodata = prng('eboot rodata', 0x28)): Buffer {
   const boot = imageBytes(mode, sizeFreq, 0x4010f474, [
-    { address: 0x4010f000, data: codeLike('eboot-like loader', 0xd50) },
-    { address: 0x3fff20b8, data: prng('eboot rodata', 0x28) },
+    { address: 0x4010f000, data: loader },
+    { address: 0x3fff20b8, data: rodata },
   ]);
   const sector0 = Buffer.alloc(SECTOR, 0xaa);
   boot.copy(sector0);
@@ -220,13 +220,16 @@ function bootSector(mode: number, sizeFreq: number): Buffer {
 }
 
 /**
- * The firmware an emulated device is running: makeImage's boot sector and an application whose
- * header is all the Updater and eboot read (its code would only cost time to synthesise).
+ * The firmware an emulated device is running: a loader image in sector 0 and an application whose
+ * header is all the Updater and eboot read. Only headers are read from either (the ROM's load check,
+ * the Updater's flash mode and size bytes), so their contents are a filler: synthesising code costs
+ * a fresh process 20-30 ms of hashing. The loader therefore differs from every update's, and eboot
+ * 3.x rewrites sector 0 as it does on a device whose bootloader the new image replaces.
  */
 export function makeRunningImage(spec: Pick<ImageSpec, 'flashMode' | 'flashSize'>): Buffer {
   const mode = FLASH_MODES.indexOf(spec.flashMode ?? 'dio');
   const sizeFreq = sizeFreqByte(spec);
-  return Buffer.concat([bootSector(mode, sizeFreq), imageBytes(mode, sizeFreq, 0x40100004, [{ address: IROM_ADDRESS, data: Buffer.alloc(64) }])]);
+  return Buffer.concat([bootSector(mode, sizeFreq, Buffer.alloc(0xd50, 0x5a), Buffer.alloc(0x28, 0xa5)), imageBytes(mode, sizeFreq, 0x40100004, [{ address: IROM_ADDRESS, data: Buffer.alloc(64) }])]);
 }
 
 /** A complete firmware file: an eboot-like first sector and a five-segment application image. */

@@ -41,6 +41,7 @@ export function precheckFirmware(file: Uint8Array, d: PrecheckDevice, expected?:
 export function precheckFilesystem(file: Uint8Array, d: PrecheckDevice, atomicFs = false): PrecheckResult {
   const device = new Device({ profile: profileFor(d.core), layout: d.layout, runningSketchSize: d.runningSketchSize, runningFlashMode: d.flashMode, embeddedKey: d.embeddedKey });
   const v = device.replay(file, { command: 'fs', atomicFs, chunk: PIECE });
+  device.flash.release();
   const passed = v.accepted && v.boots && v.filesystemUpdated;
   return { core: d.core, passed, stage: v.stage, error: v.updaterError?.text ?? null, cause: passed ? null : v.cause, fix: passed ? null : v.fix };
 }

@@ -18,10 +18,11 @@ import { describeFile, printJson } from '../report.js';
 import { readSettings } from '../settings.js';
 import { toolVersion } from '../version.js';
 import type { Artifact, PostbuildContext, PostbuildSettings } from './context.js';
+import { readEmbeddedKey } from '../header-gen/read.js';
 import { withBuildLock } from './lock.js';
 import { MANIFEST_VERSION, manifestPath, type Manifest } from './manifest.js';
 import {
-  binDigest, checkKeyEmbedded, checkKeys, compress, compressedArtifacts, loadPrivateKey, plainArtifact, readEmbeddedKey,
+  binDigest, checkKeyEmbedded, checkKeys, compress, compressedArtifacts, loadPrivateKey, plainArtifact,
   removeStaleArtifacts, signArtifacts, smokeTestArtifacts, targetsOf,
 } from './stages.js';
 

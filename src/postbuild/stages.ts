@@ -4,11 +4,10 @@
  * uncompressed artifacts → compress → sign and smoke-test those.
  */
 import { spawnSync } from 'node:child_process';
-import { lstatSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, lstatSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { gzipForDevice } from '../compress/gzip.js';
-import { MAX_KEY_BYTES, readOptionalFile } from '../io.js';
 import { MANIFEST_SUFFIX, OLD_MANIFEST_SUFFIX, type ArtifactKind, type SignatureFormat } from './manifest.js';
 import { profileFor } from '../emulator/profiles.js';
 import { smokeTest } from '../emulator/smoke.js';
@@ -18,7 +17,6 @@ import { parsePrivateKey, parsePublicKey } from '../keys/load.js';
 import { readPassphrase } from '../keys/passphrase.js';
 import { appendSignature, sha256, signDigestInfo, signLegacy } from '../signing/sign.js';
 import { headerPath } from '../prebuild/prebuild.js';
-import { parseHeader } from '../header-gen/header.js';
 import type { Artifact, PostbuildContext } from './context.js';
 
 export const ARTIFACT_SUFFIXES: Record<ArtifactKind, string> = {
@@ -62,12 +60,6 @@ export function removeStaleArtifacts(buildDir: string, project: string): string[
   return removed;
 }
 
-/** The key bytes of the header the build compiled, or null when it says ARDUINO_SIGNING 0 / is missing. */
-export function readEmbeddedKey(buildDir: string): Buffer | null {
-  const bytes = readOptionalFile(headerPath(buildDir), 'header', MAX_KEY_BYTES);
-  return bytes === undefined ? null : parseHeader(bytes.toString('latin1'));
-}
-
 export function loadPrivateKey(ctx: PostbuildContext, opts: { privateKey?: string; passphraseFile?: string; settingsKey?: string }, env: NodeJS.ProcessEnv, cwd: string): string[] {
   const { found, looked } = findKey('private', { option: opts.privateKey, settings: opts.settingsKey, sketchDir: ctx.sketchDir, env, cwd });
   if (!found) return looked;
@@ -85,9 +77,18 @@ function sketchKeyWarnings(path: string, sketchDir: string): string[] {
   if (process.platform !== 'win32' && (statSync(path).mode & 0o077) !== 0) {
     out.push(`private key ${path} is readable by other users; run: chmod 600 "${path}"`);
   }
-  const git = spawnSync('git', ['ls-files', '--error-unmatch', path], { cwd: sketchDir, stdio: 'ignore' });
-  if (git.status === 0) out.push(`private key ${path} is tracked by git: anyone with the repository can sign firmware for your devices. Move it out of the sketch (ESP8266_SIGN_KEYS_DIR) and rotate it.`);
+  const git = mayBeInGit(sketchDir) ? spawnSync('git', ['ls-files', '--error-unmatch', path], { cwd: sketchDir, stdio: 'ignore' }) : null;
+  if (git?.status === 0) out.push(`private key ${path} is tracked by git: anyone with the repository can sign firmware for your devices. Move it out of the sketch (ESP8266_SIGN_KEYS_DIR) and rotate it.`);
   return out;
+}
+
+/** A .git above the folder, or GIT_DIR: only then can git track the key (starting git costs a build 5-10 ms). */
+function mayBeInGit(dir: string): boolean {
+  if (process.env.GIT_DIR) return true;
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if (existsSync(join(d, '.git'))) return true;
+    if (dirname(d) === d) return false;
+  }
 }
 
 export function checkKeys(ctx: PostbuildContext, looked: string[]): void {

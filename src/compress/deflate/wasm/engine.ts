@@ -1,274 +1,183 @@
-// AssemblyScript, compiled to WebAssembly by scripts/build.js (never by tsc): the encoder's two hot
-// loops, the match finder and the cheapest-path parser, and the symbol counts of a parse. The rest
-// of the encoder is TypeScript (../). Every buffer lives in this module's memory at an address the
-// caller chooses (../engine.ts); nothing here allocates. Integer arithmetic only, so the result is
-// the same on every CPU.
+// AssemblyScript, compiled to WebAssembly by scripts/build.js (never by tsc): the whole encoder of
+// ../deflate.ts. One instance per input: `prepare` lays out its memory for n input bytes and says
+// where they go; `deflate` runs the pipeline (find matches once, parse the whole input greedily,
+// split it into blocks where the statistics change, re-parse each block under the prices of its own
+// previous parse until that stops paying, write each block as its smallest type) and returns the
+// output's length, the output at `output()`. Nothing allocates after `prepare`. Integer arithmetic
+// and exactly rounded f64 operations in a fixed order only, so the output is the same on every CPU.
+//
+// Long loops run in steps of STEP positions or items, each a call of its own function: WebAssembly
+// has no on-stack replacement, so one long call would run V8's baseline code from start to end,
+// while V8 optimises a function that is called often and later calls run the optimised code.
 
-const MIN_MATCH: i32 = 3;
-const MAX_MATCH: i32 = 258;
-const MAX_DIST: i32 = 32768;
-const WINDOW_MASK: i32 = MAX_DIST - 1;
-const HASH_BITS: u32 = 16;
-const HASH3_BITS: u32 = 15;
+import { alignToByte, outputLength, startOutput } from './bits';
+import { BLOCK_SCRATCH, planBits, planBlock, PLAN_BYTES, useBlockScratch, writeBlock } from './blocks';
+import { HUFFMAN_SCRATCH, useScratch } from './huffman';
+import { findMatches } from './matches';
+import { greedyParse, parseEnd, parseRange, setPrices } from './parse';
+import { addSegment, RECORD_BYTES, recordFrom, recordMatchFrom, recordStats, recordTo, splitBlocks } from './split';
+import { clearStats, countSymbols, STATS_BYTES } from './stats';
 
-/** How far data[c..] and data[p..] agree, up to maxLen, four bytes at a time while they can. */
-function matchLength(c: usize, p: usize, maxLen: i32): i32 {
-  let l: i32 = 0;
-  while (l + 4 <= maxLen && load<u32>(c + <usize>l) == load<u32>(p + <usize>l)) l += 4;
-  while (l < maxLen && load<u8>(c + <usize>l) == load<u8>(p + <usize>l)) l++;
-  return l;
+// The functions that run in steps are exported too, only so that binaryen keeps each a function
+// of its own: it inlines a function with one caller, loops and all, and then there is no later call.
+export { putItems } from './bits';
+export { findMatches } from './matches';
+export { greedyParse, parseEnd, parseRange } from './parse';
+export { countSymbols } from './stats';
+
+const STEP: i32 = 1 << 14;
+/** Matches recorded per input byte at most (the table's size; 0.7 at default and 0.9 at max on real code); past it, later positions get none: a cost in size only, and the same on every machine. */
+const MATCHES_PER_BYTE: i32 = 2;
+const HASH_SLOTS: usize = 1 << 16;
+const HASH3_SLOTS: usize = 1 << 15;
+const WINDOW: usize = 32768;
+
+let n: i32 = 0;
+let capacity: i32 = 0;
+let data: usize = 0;
+let counts: usize = 0;
+let matches: usize = 0;
+let head3: usize = 0;
+let head: usize = 0;
+let prev: usize = 0;
+let state: usize = 0;
+let itemCount: usize = 0;
+let cursor: usize = 0;
+let segmentItems: usize = 0;
+let cost: usize = 0;
+let choice: usize = 0;
+let parses: usize = 0;
+let literal: usize = 0;
+let length: usize = 0;
+let distance: usize = 0;
+let plans: usize = 0;
+let records: usize = 0;
+let order: usize = 0;
+let merged: usize = 0;
+let scratch: usize = 0;
+let out: usize = 0;
+
+let end: usize = 0;
+
+function take(bytes: usize): usize {
+  const at = end;
+  end += (bytes + 15) & ~15;
+  return at;
+}
+
+/** Lays out memory for `size` input bytes split in segments of `segment` items; returns where the input goes. */
+export function prepare(size: i32, segment: i32): usize {
+  n = size;
+  capacity = MATCHES_PER_BYTE * n + 1024;
+  const positions = <usize>(n + 1) << 2;
+  const segments = n / segment + 1;
+  end = (__heap_base + 15) & ~15;
+  data = take(<usize>n + 8);
+  counts = take(<usize>n << 1);
+  matches = take(<usize>capacity << 2);
+  head3 = take(HASH3_SLOTS << 2);
+  head = take(HASH_SLOTS << 2);
+  prev = take(WINDOW << 2);
+  // the match finder's state (matches.ts), a greedy parse's item count, a parse's index into the matches
+  state = take(8);
+  itemCount = take(4);
+  cursor = take(4);
+  segmentItems = take(<usize>segment << 2);
+  cost = take(positions);
+  choice = take(positions);
+  // two buffers for cheapest parses: the best one of a block so far and the one being tried
+  parses = take(positions << 1);
+  literal = take(256 << 2);
+  length = take(259 << 2);
+  distance = take(30 << 2);
+  plans = take(PLAN_BYTES << 1);
+  records = take(<usize>segments * RECORD_BYTES);
+  order = take(<usize>segments << 2);
+  merged = take(<usize>segments << 3);
+  scratch = take(STATS_BYTES);
+  const huffman = take(HUFFMAN_SCRATCH);
+  const block = take(BLOCK_SCRATCH);
+  // stored blocks are the worst case: 5 bytes per 64 KiB beyond the input itself
+  out = take(<usize>n + 5 * (<usize>n / 65535 + 1) + 1024);
+  const pages = <i32>((end + 0xffff) >> 16) - memory.size();
+  if (pages > 0) memory.grow(pages);
+  useScratch(huffman);
+  useBlockScratch(block);
+  return data;
+}
+
+export function output(): usize {
+  return out;
 }
 
 /**
- * The match finder, for positions [from, to) of data[0, n); called for consecutive ranges starting
- * at 0 (so that V8 can move the loop to optimised code between calls: WebAssembly has no on-stack
- * replacement). The nearest earlier occurrence of the 3-byte prefix (`head3`) gives the shortest
- * matches; hash chains over 4-byte prefixes (`head`, `prev`), walked nearest first for at most
- * `depth` links, give the longer ones, as in libdeflate's hash-chain finder. For each position,
- * every match longer than all nearer ones is written as `length << 16 | distance` to `matches`
- * (u32), and `start` (i32[n + 1]) indexes them. A match of `nice` bytes ends the search, and the
- * positions it covers are only indexed. Past `capacity` entries no more matches are recorded.
- * `state` (i32[2]) carries the entry count and the positions still to skip from call to call.
+ * Deflates the input: `depth` and `nice` are the match search's (matches.ts), `passes` the re-parses
+ * per block at most, `segment` as given to prepare. Returns the output's length.
  */
-export function findMatches(data: usize, n: i32, from: i32, to: i32, depth: i32, nice: i32, start: usize, matches: usize, capacity: i32, head3: usize, head: usize, prev: usize, state: usize): void {
-  if (from == 0) {
-    memory.fill(head3, 0xff, (<usize>1 << HASH3_BITS) << 2);
-    memory.fill(head, 0xff, (<usize>1 << HASH_BITS) << 2);
-    store<i32>(state, 0);
-    store<i32>(state, 0, 4);
+export function deflate(depth: i32, nice: i32, passes: i32, segment: i32): u32 {
+  for (let from: i32 = 0; from < n; from += STEP) findMatches(data, n, from, min(n, from + STEP), depth, nice, counts, matches, capacity, head3, head, prev, state);
+  // the greedy parse, a segment at a time: only the segments' counts are kept
+  store<i32>(cursor, 0);
+  let segments: i32 = 0;
+  for (let p: i32 = 0; p < n || segments == 0; segments++) {
+    const matchFrom = load<i32>(cursor);
+    const next = greedyParse(data, p, n, segment, counts, matches, cursor, segmentItems, itemCount);
+    addSegment(records, segments, segmentItems, load<i32>(itemCount), p, matchFrom);
+    p = next;
   }
-  let count = load<i32>(state);
-  let skip = load<i32>(state, 4);
-  for (let pos = from; pos < to; pos++) {
-    store<i32>(start + (<usize>pos << 2), count);
-    if (pos + MIN_MATCH > n) continue;
-    const p = data + <usize>pos;
-    const key3: u32 = (<u32>load<u8>(p) << 16) | (<u32>load<u8>(p, 1) << 8) | <u32>load<u8>(p, 2);
-    const slot3 = head3 + (<usize>((key3 * 0x9e3779b1) >> (32 - HASH3_BITS)) << 2);
-    const has4 = pos + 4 <= n;
-    const slot = has4 ? head + (<usize>((load<u32>(p) * 0x9e3779b1) >> (32 - HASH_BITS)) << 2) : 0;
-    if (skip > 0) {
-      skip--;
-    } else {
-      const maxLen: i32 = min(MAX_MATCH, n - pos);
-      let best: i32 = MIN_MATCH - 1;
-      const near = load<i32>(slot3);
-      if (near >= 0 && pos - near <= MAX_DIST) {
-        const l = matchLength(data + <usize>near, p, maxLen);
-        if (l >= MIN_MATCH) {
-          if (count < capacity) {
-            store<u32>(matches + (<usize>count << 2), (<u32>l << 16) | <u32>(pos - near));
-            count++;
-          }
-          best = l;
-        }
-      }
-      if (has4 && best < nice && best < maxLen) {
-        let cand = load<i32>(slot);
-        for (let left = depth; cand >= 0 && pos - cand <= MAX_DIST && left > 0; left--) {
-          const c = data + <usize>cand;
-          if (load<u8>(c + <usize>best) == load<u8>(p + <usize>best)) {
-            const l = matchLength(c, p, maxLen);
-            if (l > best) {
-              if (count < capacity) {
-                store<u32>(matches + (<usize>count << 2), (<u32>l << 16) | <u32>(pos - cand));
-                count++;
-              }
-              best = l;
-              if (l >= nice || l == maxLen) break;
-            }
-          }
-          cand = load<i32>(prev + (<usize>(cand & WINDOW_MASK) << 2));
-        }
-      }
-      if (best >= nice) skip = best - 1;
-    }
-    store<i32>(slot3, pos);
-    if (has4) {
-      store<i32>(prev + (<usize>(pos & WINDOW_MASK) << 2), load<i32>(slot));
-      store<i32>(slot, pos);
-    }
-  }
-  store<i32>(start + (<usize>to << 2), count);
-  store<i32>(state, count);
-  store<i32>(state, skip, 4);
+  const blocks = splitBlocks(segments, records, order, merged, scratch);
+  startOutput(out);
+  for (let b: i32 = 0; b < blocks; b++) writeBest(load<i32>(order + (<usize>b << 2)), passes, b == blocks - 1);
+  alignToByte();
+  return outputLength();
 }
 
-/** Distance symbol of distance d (RFC 1951 §3.2.5). */
-function distSymbol(d: i32): i32 {
-  const v = d - 1;
-  if (v < 2) return v;
-  const l = 31 - clz(v);
-  return 2 * l + ((v >> (l - 1)) & 1);
+/** Re-parses the block of split record r while that pays, then writes the smallest version. */
+function writeBest(r: i32, passes: i32, final: bool): void {
+  const byteFrom = recordFrom(records, r);
+  const size = recordTo(records, r) - byteFrom;
+  let best = plans;
+  let trial = plans + PLAN_BYTES;
+  memory.copy(best, recordStats(records, r), STATS_BYTES);
+  planBlock(best, size);
+  // the greedy parse's items are not kept (until they are written)
+  let greedyBest = true;
+  let bestItems: usize = 0;
+  let bestCount: i32 = 0;
+  let buffer: usize = 0;
+  for (let pass = 0; pass < passes; pass++) {
+    // the prices of the previous parse, which is the best one: a worse one ends the passes
+    setPrices(best, literal, length, distance);
+    const items = parses + buffer * (<usize>(n + 1) << 2);
+    clearStats(trial);
+    const count = cheapestParse(byteFrom, size, recordMatchFrom(records, r), items, trial);
+    const first = items + (<usize>(size - count) << 2);
+    planBlock(trial, size);
+    if (planBits(trial) >= planBits(best)) break;
+    const swap = best;
+    best = trial;
+    trial = swap;
+    greedyBest = false;
+    bestItems = first;
+    bestCount = count;
+    buffer ^= 1;
+  }
+  if (greedyBest) {
+    // the block's bounds are the greedy parse's item bounds, so parsing it again gives its items
+    bestItems = parses;
+    store<i32>(cursor, recordMatchFrom(records, r));
+    greedyParse(data, byteFrom, byteFrom + size, size, counts, matches, cursor, bestItems, itemCount);
+    bestCount = load<i32>(itemCount);
+  }
+  writeBlock(best, bestItems, bestCount, data + <usize>byteFrom, size, final);
 }
 
 /**
- * The greedy parse of data[from, to): the longest recorded match wherever there is one, else the
- * literal. Writes the items to `items` (u32) and returns their number.
+ * The cheapest parse of data[from, from + size), whose first match is `matchFrom`, under the prices
+ * set; returns its item count, the items ending at items[size], and adds their counts to `stats`.
  */
-export function greedyParse(data: usize, from: i32, to: i32, start: usize, matches: usize, items: usize): i32 {
-  let count: i32 = 0;
-  for (let p = from; p < to;) {
-    const first = load<i32>(start + (<usize>p << 2));
-    const end = load<i32>(start + (<usize>(p + 1) << 2));
-    let item: u32 = load<u8>(data + <usize>p);
-    let step: i32 = 1;
-    if (end > first) {
-      const m = load<u32>(matches + (<usize>(end - 1) << 2));
-      const l: i32 = min(<i32>(m >> 16), to - p);
-      if (l >= MIN_MATCH) {
-        item = (<u32>l << 16) | (m & 0xffff);
-        step = l;
-      }
-    }
-    store<u32>(items + (<usize>count << 2), item);
-    count++;
-    p += step;
-  }
-  return count;
-}
-
-/** Starts a cheapest-path parse: positions [from, to) unreached, position 0 free (called in steps). */
-export function parseBegin(cost: usize, from: i32, to: i32): void {
-  for (let i = from; i < to; i++) store<i32>(cost + (<usize>i << 2), i == 0 ? 0 : i32.MAX_VALUE);
-}
-
-/**
- * Relaxes the edges out of positions [i0, i1) of the parse of data[from, from + n), under the prices
- * (1/16 bit) at `literal` (i32[256]), `length` (i32[259], by length) and `distance` (i32[30], by
- * symbol): `cost` (i32[n + 1]) holds the cheapest known price of reaching each position, `choice`
- * (u32[n + 1]) the item that reaches it so. Called for consecutive ranges (see findMatches). Ties
- * keep the literal, then the shorter distance.
- */
-export function parseRange(data: usize, from: i32, n: i32, i0: i32, i1: i32, start: usize, matches: usize, literal: usize, length: usize, distance: usize, cost: usize, choice: usize): void {
-  for (let i = i0; i < i1; i++) {
-    const base = load<i32>(cost + (<usize>i << 2));
-    const p: i32 = from + i;
-    const byte = load<u8>(data + <usize>p);
-    const lit = base + load<i32>(literal + (<usize>byte << 2));
-    const next = cost + (<usize>(i + 1) << 2);
-    if (lit < load<i32>(next)) {
-      store<i32>(next, lit);
-      store<u32>(choice + (<usize>(i + 1) << 2), byte);
-    }
-    const room = n - i;
-    let l: i32 = MIN_MATCH;
-    const end = load<i32>(start + (<usize>(p + 1) << 2));
-    for (let k = load<i32>(start + (<usize>p << 2)); k < end && l <= room; k++) {
-      const m = load<u32>(matches + (<usize>k << 2));
-      const longest: i32 = min(<i32>(m >> 16), room);
-      const d: i32 = <i32>(m & 0xffff);
-      const withDistance = base + load<i32>(distance + (<usize>distSymbol(d) << 2));
-      for (; l <= longest; l++) {
-        const c = withDistance + load<i32>(length + (<usize>l << 2));
-        const at = cost + (<usize>(i + l) << 2);
-        if (c < load<i32>(at)) {
-          store<i32>(at, c);
-          store<u32>(choice + (<usize>(i + l) << 2), (<u32>l << 16) | <u32>d);
-        }
-      }
-    }
-  }
-}
-
-/**
- * The parse's items, from the choices that reach the end of `n` bytes: written backwards into
- * `items` (u32[n + 1]) so that they end at index n, in order; returns the index of the first.
- */
-export function parseEnd(n: i32, choice: usize, items: usize): i32 {
-  let k = n;
-  for (let j = n; j > 0;) {
-    const c = load<u32>(choice + (<usize>j << 2));
-    store<u32>(items + (<usize>--k << 2), c);
-    j -= c < 256 ? 1 : <i32>(c >> 16);
-  }
-  return k;
-}
-
-/** Literal/length symbol of match length l. */
-function lengthSymbol(l: i32): i32 {
-  if (l == MAX_MATCH) return 285;
-  if (l < 11) return 257 + l - 3;
-  const v = l - 3;
-  const e = 29 - clz(v);
-  return 257 + 4 * e + 4 + ((v >> e) & 3);
-}
-
-/** Adds the symbol counts of `count` items to `litlen` (u32[286]) and `dist` (u32[30]). */
-export function countSymbols(items: usize, count: i32, litlen: usize, dist: usize): void {
-  for (let i: i32 = 0; i < count; i++) {
-    const item = load<u32>(items + (<usize>i << 2));
-    if (item < 256) {
-      const at = litlen + (<usize>item << 2);
-      store<u32>(at, load<u32>(at) + 1);
-    } else {
-      const ls = litlen + (<usize>lengthSymbol(<i32>(item >> 16)) << 2);
-      store<u32>(ls, load<u32>(ls) + 1);
-      const ds = dist + (<usize>distSymbol(<i32>(item & 0xffff)) << 2);
-      store<u32>(ds, load<u32>(ds) + 1);
-    }
-  }
-}
-
-// The bit stream (RFC 1951 §3.1.1: bits fill each byte from its least significant end). `w` is
-// u32[4]: output address, bytes written, pending bits, their number (< 8 between calls).
-
-export function putBits(w: usize, value: u32, n: u32): void {
-  let acc = load<u32>(w, 8) | (value << load<u32>(w, 12));
-  let count = load<u32>(w, 12) + n;
-  let at = load<u32>(w) + load<u32>(w, 4);
-  while (count >= 8) {
-    store<u8>(at++, <u8>acc);
-    acc >>= 8;
-    count -= 8;
-  }
-  store<u32>(w, at - load<u32>(w), 4);
-  store<u32>(w, acc, 8);
-  store<u32>(w, count, 12);
-}
-
-/**
- * Appends `count` items with the block's codes: `codes` is u32[288 + 32], each `length << 16 |
- * bit-reversed code`, literal/length symbols first, then distance symbols.
- */
-export function putItems(w: usize, items: usize, count: i32, codes: usize): void {
-  let acc: u64 = <u64>load<u32>(w, 8);
-  let bits: u32 = load<u32>(w, 12);
-  let at = load<u32>(w) + load<u32>(w, 4);
-  for (let i: i32 = 0; i < count; i++) {
-    const item = load<u32>(items + (<usize>i << 2));
-    if (item < 256) {
-      const c = load<u32>(codes + (<usize>item << 2));
-      acc |= <u64>(c & 0xffff) << bits;
-      bits += c >> 16;
-    } else {
-      const l = <i32>(item >> 16);
-      const ls = lengthSymbol(l);
-      const c = load<u32>(codes + (<usize>ls << 2));
-      acc |= <u64>(c & 0xffff) << bits;
-      bits += c >> 16;
-      if (l >= 11 && l < MAX_MATCH) {
-        const e = 29 - clz(l - 3);
-        acc |= <u64>((l - 3) & ((1 << e) - 1)) << bits;
-        bits += <u32>e;
-      }
-      const d = <i32>(item & 0xffff);
-      const dc = load<u32>(codes + (<usize>(288 + distSymbol(d)) << 2));
-      acc |= <u64>(dc & 0xffff) << bits;
-      bits += dc >> 16;
-      if (d > 4) {
-        const e = 30 - clz(d - 1);
-        acc |= <u64>((d - 1) & ((1 << e) - 1)) << bits;
-        bits += <u32>e;
-      }
-    }
-    while (bits >= 8) {
-      store<u8>(at++, <u8>acc);
-      acc >>= 8;
-      bits -= 8;
-    }
-  }
-  store<u32>(w, at - load<u32>(w), 4);
-  store<u32>(w, <u32>acc, 8);
-  store<u32>(w, bits, 12);
+function cheapestParse(from: i32, size: i32, matchFrom: i32, items: usize, stats: usize): i32 {
+  store<i32>(cursor, matchFrom);
+  for (let i: i32 = 0; i < size; i += STEP) parseRange(data, from, size, i, min(size, i + STEP), counts, matches, cursor, literal, length, distance, cost, choice);
+  return size - parseEnd(size, choice, items, stats);
 }
