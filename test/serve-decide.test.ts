@@ -232,6 +232,14 @@ describe('the request head on the wire', () => {
     expect(() => headerSet(['X-Upper'])).toThrow(/lower-case token/);
   });
 
+  test('a device head read through DEVICE_HEADERS gives parseRequest what the whole head gives it', () => {
+    const lines = ['Host: 10.0.0.2:8266', 'User-Agent: ESP8266-http-Update', 'Connection: close', 'x-ESP8266-Chip-ID: 1234567', 'x-ESP8266-STA-MAC: 18:fe:34:aa:bb:01', 'x-ESP8266-AP-MAC: 1A:FE:34:AA:BB:01', 'x-ESP8266-free-space: 2093056', 'x-ESP8266-sketch-size: 301200', `x-ESP8266-sketch-md5: ${hex('c')}`, 'x-ESP8266-chip-size: 4194304', 'x-ESP8266-sdk-version: 2.2.2-dev(38a443e)', 'x-ESP8266-mode: sketch', 'x-ESP8266-version: 1.3.0', 'Content-Length: 0'];
+    const r = head(`GET /update HTTP/1.0\r\n${lines.join('\r\n')}\r\n\r\n`);
+    const all = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    expect(isHead(r) && parseRequest(r.method, r.url, r.headers)).toEqual(parseRequest('GET', '/update', all));
+    expect(isHead(r) && parseRequest(r.method, r.url, r.headers)).toMatchObject({ chipId: 1234567, staMac: '18:FE:34:AA:BB:01', version: '1.3.0' });
+  });
+
   test('a head past the limit is 431 even before it ends; garbage and HTTP/2 are 400', () => {
     expect(parseHead(Buffer.alloc(9000, 0x41), 8192, DEVICE_HEADERS)).toMatchObject({ status: 431 });
     expect(head(`GET / HTTP/1.0\r\n${'a: b\r\n'.repeat(65)}\r\n`)).toMatchObject({ status: 431 });

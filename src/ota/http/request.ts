@@ -33,8 +33,13 @@ export const USER_AGENT = 'ESP8266-http-Update';
 /** Headers every release since 2.4.0 sends (2.4.x/2.5.x lack Chip-ID and Content-Length: not required). */
 const REQUIRED = ['x-esp8266-mode', 'x-esp8266-sta-mac', 'x-esp8266-ap-mac', 'x-esp8266-free-space', 'x-esp8266-sketch-size', 'x-esp8266-sketch-md5', 'x-esp8266-chip-size', 'x-esp8266-sdk-version'] as const;
 
+/** Read when present: the user agent, headers older cores lack (#4710, Chip-ID before 2.6.0), and any sign of a body. */
+const OPTIONAL = ['user-agent', 'x-esp8266-chip-id', 'x-esp8266-version', 'transfer-encoding', 'content-length'] as const;
+/** A header parseRequest may read: reading any other is a type error, so DEVICE_HEADERS cannot fall behind. */
+type DeviceHeader = (typeof REQUIRED)[number] | (typeof OPTIONAL)[number];
+
 /** Every header parseRequest reads: the only ones the server keeps from a request head. */
-export const DEVICE_HEADERS = headerSet([...REQUIRED, 'user-agent', 'x-esp8266-chip-id', 'x-esp8266-version', 'transfer-encoding', 'content-length']);
+export const DEVICE_HEADERS = headerSet([...REQUIRED, ...OPTIONAL]);
 
 /** Largest flash chip an ESP8266 addresses (16 MiB) with room for odd JEDEC ids. */
 const MAX_CHIP = 128 * 1024 * 1024;
@@ -42,7 +47,7 @@ const PRINTABLE = /^[\x20-\x7e]*$/;
 
 type Headers = Record<string, string | string[] | undefined>;
 
-function one(h: Headers, name: string): string | undefined {
+function one(h: Headers, name: DeviceHeader): string | undefined {
   const v = h[name];
   return Array.isArray(v) ? v.join(', ') : v;
 }
