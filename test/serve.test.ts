@@ -305,6 +305,21 @@ describe('serve: hostile peers get 4xx quickly and the server keeps serving', ()
     }
   });
 
+  test('a peer that holds its side open after its answer does not hold up SIGTERM', async () => {
+    const lingering = await startServe(['--releases', to]);
+    const head = device().requestHead(new URL(`${lingering.url}/update`), 'sketch');
+    const sock = connect({ port: lingering.port, host: '127.0.0.1', allowHalfOpen: true }, () => sock.write(head.replace('x-ESP8266-mode: sketch', 'x-ESP8266-mode: nonsense')));
+    try {
+      await new Promise<void>((resolve) => sock.on('data', () => {}).once('end', () => resolve()));
+      const started = Date.now();
+      expect(await lingering.stop()).toBe(0);
+      // the idle timeout (30 s by default) would otherwise decide when serve exits
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      sock.destroy();
+    }
+  });
+
   test('a refusal quoting a clipped value ("…") has a Content-Length that matches its UTF-8 body', async () => {
     const head = device().requestHead(new URL(`${s.url}/update`), 'sketch');
     const r = await raw(head.replace(/x-ESP8266-mode: \w+/, `x-ESP8266-mode: ${'z'.repeat(60)}`));

@@ -209,8 +209,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
           clearInterval(sweeper);
           resolve();
         });
-        // nothing is in flight on a connection still sending its request head
-        for (const c of open.values()) if (c.phase === Phase.Head) c.socket.destroy();
+        // nothing is in flight on a connection still sending its request head, nor on one whose
+        // short answer is out and that only waits for the peer to close
+        for (const c of open.values()) if (c.phase === Phase.Head || (c.phase === Phase.Answered && c.socket.writableFinished)) c.socket.destroy();
       });
       return closing;
     },
