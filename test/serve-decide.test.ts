@@ -1,8 +1,8 @@
 /** serve's judgement as a pure function: request headers and releases in, status and reason out. */
 import { describe, expect, test } from 'vitest';
 import { decide } from '../src/ota/http/decide.js';
-import { isRefusal, parseRequest, type DeviceRequest } from '../src/ota/http/request.js';
-import { isHead, parseHead, responseHead } from '../src/ota/http/wire.js';
+import { DEVICE_HEADERS, isRefusal, parseRequest, type DeviceRequest } from '../src/ota/http/request.js';
+import { headerSet, isHead, parseHead, responseHead } from '../src/ota/http/wire.js';
 import type { ReleaseArtifact, ReleaseManifest } from '../src/ota/releases/release.js';
 import { DEFAULT_RULES, parseRules } from '../src/ota/releases/rules.js';
 import { compareVersions, parseRange, parseVersion } from '../src/ota/releases/version.js';
@@ -217,16 +217,31 @@ describe('rules file and versions', () => {
 });
 
 describe('the request head on the wire', () => {
-  const head = (text: string) => parseHead(Buffer.from(text, 'latin1'), 8192);
+  const head = (text: string) => parseHead(Buffer.from(text, 'latin1'), 8192, DEVICE_HEADERS);
 
   test('an incomplete head waits, a complete one is parsed with lower-case names and repeats joined', () => {
     expect(head('GET /update HTTP/1.0\r\nUser-Agent: ESP8266-http-Update\r\n')).toBeNull();
-    const r = head('GET /update?x=1 HTTP/1.0\r\nUser-Agent: ESP8266-http-Update\r\nx-MD5: a\r\nX-md5: b\r\n\r\n');
-    expect(isHead(r) && r).toEqual({ method: 'GET', url: '/update?x=1', headers: { 'user-agent': 'ESP8266-http-Update', 'x-md5': 'a, b' } });
+    const r = head('GET /update?x=1 HTTP/1.0\r\nUser-Agent: ESP8266-http-Update\r\nx-ESP8266-version: a\r\nX-esp8266-VERSION: b\r\n\r\n');
+    expect(isHead(r) && r).toEqual({ method: 'GET', url: '/update?x=1', headers: { 'user-agent': 'ESP8266-http-Update', 'x-esp8266-version': 'a, b' } });
+  });
+
+  test('only the headers serve reads are kept; the others must still be well-formed', () => {
+    const r = head('GET / HTTP/1.0\r\nHost: 10.0.0.2\r\nx-ESP8266-mode: sketch\r\nX-Other: 1\r\nx-esp8266-mode-extra: 2\r\n\r\n');
+    expect(isHead(r) && r.headers).toEqual({ 'x-esp8266-mode': 'sketch' });
+    expect(head('GET / HTTP/1.0\r\nHost: 10.0.0.2\r\nbad(name): 1\r\n\r\n')).toMatchObject({ status: 400 });
+    expect(() => headerSet(['X-Upper'])).toThrow(/lower-case token/);
+  });
+
+  test('a device head read through DEVICE_HEADERS gives parseRequest what the whole head gives it', () => {
+    const lines = ['Host: 10.0.0.2:8266', 'User-Agent: ESP8266-http-Update', 'Connection: close', 'x-ESP8266-Chip-ID: 1234567', 'x-ESP8266-STA-MAC: 18:fe:34:aa:bb:01', 'x-ESP8266-AP-MAC: 1A:FE:34:AA:BB:01', 'x-ESP8266-free-space: 2093056', 'x-ESP8266-sketch-size: 301200', `x-ESP8266-sketch-md5: ${hex('c')}`, 'x-ESP8266-chip-size: 4194304', 'x-ESP8266-sdk-version: 2.2.2-dev(38a443e)', 'x-ESP8266-mode: sketch', 'x-ESP8266-version: 1.3.0', 'Content-Length: 0'];
+    const r = head(`GET /update HTTP/1.0\r\n${lines.join('\r\n')}\r\n\r\n`);
+    const all = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    expect(isHead(r) && parseRequest(r.method, r.url, r.headers)).toEqual(parseRequest('GET', '/update', all));
+    expect(isHead(r) && parseRequest(r.method, r.url, r.headers)).toMatchObject({ chipId: 1234567, staMac: '18:FE:34:AA:BB:01', version: '1.3.0' });
   });
 
   test('a head past the limit is 431 even before it ends; garbage and HTTP/2 are 400', () => {
-    expect(parseHead(Buffer.alloc(9000, 0x41), 8192)).toMatchObject({ status: 431 });
+    expect(parseHead(Buffer.alloc(9000, 0x41), 8192, DEVICE_HEADERS)).toMatchObject({ status: 431 });
     expect(head(`GET / HTTP/1.0\r\n${'a: b\r\n'.repeat(65)}\r\n`)).toMatchObject({ status: 431 });
     expect(head('GET / HTTP/2.0\r\n\r\n')).toMatchObject({ status: 400 });
     expect(head('GET / HTTP/1.0\r\nno colon here\r\n\r\n')).toMatchObject({ status: 400 });

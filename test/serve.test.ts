@@ -177,6 +177,33 @@ describe('serve: releases and channels', () => {
     }
   });
 
+  test('between rescans the release list is cached; a release published mid-run is served once --rescan has passed', async () => {
+    const to = join(tempDir(), 'releases');
+    await publish(to, '1.0.0');
+    const s = await startServe(['--releases', to, '--rescan', '300', '--json']);
+    try {
+      const d = device({ takesServerVersion: true });
+      expect((await d.poll(`${s.url}/u`)).outcome).toBe('HTTP_UPDATE_OK');
+      expect((await d.poll(`${s.url}/u`)).status).toBe(304);
+      const next = await publish(to, '1.1.0');
+      // the cached list (and each channel's order worked out from it) must give way to the new one
+      let polls = 3;
+      let r = await d.poll(`${s.url}/u`);
+      for (; polls < 33 && r.status === 304; polls++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        r = await d.poll(`${s.url}/u`);
+      }
+      expect(r.outcome).toBe('HTTP_UPDATE_OK');
+      expect(r.headers['x-version']).toBe('1.1.0');
+      expect(d.sketchMd5).toBe(md5(next.bin));
+      expect((await d.poll(`${s.url}/u`)).status).toBe(304);
+      const log = await s.jsonLines(polls + 1);
+      expect(log.slice(-2).map((e) => `${e.status} ${e.release}`)).toEqual(['200 stable/1.1.0', '304 stable/1.1.0']);
+    } finally {
+      await s.stop();
+    }
+  });
+
   test('a release folder that disappears while serving: nothing is served, nothing crashes', async () => {
     const to = join(tempDir(), 'releases');
     await publish(to, '1.0.0');
@@ -252,6 +279,53 @@ describe('serve: hostile peers get 4xx quickly and the server keeps serving', ()
     const r = await raw(head.replace(/free-space: \d+/, 'free-space: 99999999999'));
     expect(r.status).toBe(400);
     expect(r.body.toString()).toContain('is not a decimal number');
+  });
+
+  test('a peer that reads its answer but never closes its side is cut after --idle-timeout', async () => {
+    const idle = await startServe(['--releases', to, '--idle-timeout', '400']);
+    try {
+      const head = device().requestHead(new URL(`${idle.url}/update`), 'sketch');
+      const cut = await new Promise<string>((resolve) => {
+        // allowHalfOpen: this side never ends its half. Once the server has closed the connection,
+        // bytes written to it come back as a reset; while it holds it open they are taken quietly.
+        const sock = connect({ port: idle.port, host: '127.0.0.1', allowHalfOpen: true }, () => sock.write(head.replace('x-ESP8266-mode: sketch', 'x-ESP8266-mode: nonsense')));
+        sock.on('data', () => {});
+        sock.on('end', () => {
+          setTimeout(() => {
+            sock.write('x');
+            setTimeout(() => sock.write('y'), 200);
+            setTimeout(() => resolve('still open'), 1500);
+          }, 1200);
+        });
+        sock.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+      });
+      expect(cut).toMatch(/^(ECONNRESET|EPIPE)$/);
+    } finally {
+      await idle.stop();
+    }
+  });
+
+  test('a peer that holds its side open after its answer does not hold up SIGTERM', async () => {
+    const lingering = await startServe(['--releases', to]);
+    const head = device().requestHead(new URL(`${lingering.url}/update`), 'sketch');
+    const sock = connect({ port: lingering.port, host: '127.0.0.1', allowHalfOpen: true }, () => sock.write(head.replace('x-ESP8266-mode: sketch', 'x-ESP8266-mode: nonsense')));
+    try {
+      await new Promise<void>((resolve) => sock.on('data', () => {}).once('end', () => resolve()));
+      const started = Date.now();
+      expect(await lingering.stop()).toBe(0);
+      // the idle timeout (30 s by default) would otherwise decide when serve exits
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      sock.destroy();
+    }
+  });
+
+  test('a refusal quoting a clipped value ("…") has a Content-Length that matches its UTF-8 body', async () => {
+    const head = device().requestHead(new URL(`${s.url}/update`), 'sketch');
+    const r = await raw(head.replace(/x-ESP8266-mode: \w+/, `x-ESP8266-mode: ${'z'.repeat(60)}`));
+    expect(r.status).toBe(400);
+    expect(r.body.toString('utf8')).toContain('…" is not sketch, spiffs or version');
+    expect(Number(r.headers['content-length'])).toBe(r.body.length);
   });
 
   test('huge headers get 431, garbage 400, and a slowloris head is cut after --header-timeout', async () => {

@@ -21,6 +21,11 @@ export interface Decision {
   warning?: string;
 }
 
+/** One shape for every decision: an object spread here cost more than the rest of decide(). */
+function verdict(rule: Rule, status: Decision['status'], reason: string, release?: ReleaseManifest, artifact?: ReleaseArtifact, warning?: string): Decision {
+  return { status, reason, rule: rule.name, release, artifact, warning };
+}
+
 const KIB = (n: number) => `${Math.round(n / 1024)} KiB`;
 
 export function matchRule(req: DeviceRequest, rules: Rules): Rule | null {
@@ -39,6 +44,23 @@ export function matchRule(req: DeviceRequest, rules: Rules): Rule | null {
 
 function byVersionDesc(a: ReleaseManifest, b: ReleaseManifest): number {
   return compareVersions(parseVersion(b.version)!, parseVersion(a.version)!);
+}
+
+/**
+ * Each channel's releases, newest first. serve hands decide() the same frozen list until the
+ * release folder changes, so the ordering is worked out once per list, not on every poll; a list
+ * that is not frozen could change under a cache and is ordered afresh.
+ */
+const ordered = new WeakMap<readonly ReleaseManifest[], Map<string, ReleaseManifest[]>>();
+
+function newestFirst(releases: readonly ReleaseManifest[], channel: string): ReleaseManifest[] {
+  const pick = () => releases.filter((r) => r.channel === channel).sort(byVersionDesc);
+  if (!Object.isFrozen(releases)) return pick();
+  let byChannel = ordered.get(releases);
+  if (!byChannel) ordered.set(releases, (byChannel = new Map()));
+  let list = byChannel.get(channel);
+  if (!list) byChannel.set(channel, (list = pick()));
+  return list;
 }
 
 /** The artifact kinds a device under `rule` can take from `release`, best first. */
@@ -61,35 +83,36 @@ function unfit(a: ReleaseArtifact, req: DeviceRequest, rule: Rule): string | nul
 }
 
 export function decide(req: DeviceRequest, releases: readonly ReleaseManifest[], rules: Rules): Decision {
-  const who = `${req.staMac}${req.chipId !== null ? ` (chip ${req.chipId})` : ''}${req.version ? ` version ${req.version}` : ''}`;
   const rule = matchRule(req, rules);
-  if (!rule) return { status: rules.unmatched, reason: `no rule matches ${who} and there is no default` };
-  const base = { rule: rule.name };
-  const channel = releases.filter((r) => r.channel === rule.channel).sort(byVersionDesc);
+  if (!rule) {
+    const who = `${req.staMac}${req.chipId !== null ? ` (chip ${req.chipId})` : ''}${req.version ? ` version ${req.version}` : ''}`;
+    return { status: rules.unmatched, reason: `no rule matches ${who} and there is no default` };
+  }
+  const channel = newestFirst(releases, rule.channel);
   const release = rule.version ? channel.find((r) => r.version === rule.version) : channel[0];
   if (!release) {
-    if (rule.version) return { ...base, status: 404, reason: `${rule.name} pins ${rule.channel}/${rule.version}, which is not published` };
-    if (req.mode === 'version') return { ...base, status: 404, reason: `channel ${rule.channel} has no release yet` };
-    return { ...base, status: 304, reason: `channel ${rule.channel} has no release yet` };
+    if (rule.version) return verdict(rule, 404, `${rule.name} pins ${rule.channel}/${rule.version}, which is not published`);
+    if (req.mode === 'version') return verdict(rule, 404, `channel ${rule.channel} has no release yet`);
+    return verdict(rule, 304, `channel ${rule.channel} has no release yet`);
   }
   const id = `${release.channel}/${release.version}`;
-  if (req.mode === 'version') return { ...base, status: 200, release, artifact: pickArtifact(release, req, rule).artifact, reason: `${id} is the release for this device` };
+  if (req.mode === 'version') return verdict(rule, 200, `${id} is the release for this device`, release, pickArtifact(release, req, rule).artifact);
 
-  if (req.mode === 'spiffs') return decideFilesystem(req, release, rule, base);
+  if (req.mode === 'spiffs') return decideFilesystem(req, release, rule);
 
-  if (req.sketchMd5 && installedSketchMd5s(release).has(req.sketchMd5)) return { ...base, status: 304, release, reason: `already runs ${id} (its sketch MD5 is the one this release installs)` };
-  if (req.version === release.version) return { ...base, status: 304, release, reason: `already runs ${id} (it reports version ${req.version})` };
+  if (req.sketchMd5 && installedSketchMd5s(release).has(req.sketchMd5)) return verdict(rule, 304, `already runs ${id} (its sketch MD5 is the one this release installs)`, release);
+  if (req.version === release.version) return verdict(rule, 304, `already runs ${id} (it reports version ${req.version})`, release);
 
   if (!rule.allowDowngrade) {
     const running = runningVersion(req, releases);
     const offered = parseVersion(release.version)!;
     if (running && compareVersions(running.version, offered) > 0) {
-      return { ...base, status: 409, release, reason: `downgrade refused: the device runs ${running.how}, newer than ${id} (set "allowDowngrade": true in ${rule.name} to allow)` };
+      return verdict(rule, 409, `downgrade refused: the device runs ${running.how}, newer than ${id} (set "allowDowngrade": true in ${rule.name} to allow)`, release);
     }
   }
   const pick = pickArtifact(release, req, rule);
-  if (!pick.artifact) return { ...base, status: 409, release, reason: `nothing in ${id} can go to this device: ${pick.why}` };
-  return { ...base, status: 200, release, artifact: pick.artifact, reason: `update to ${id}` };
+  if (!pick.artifact) return verdict(rule, 409, `nothing in ${id} can go to this device: ${pick.why}`, release);
+  return verdict(rule, 200, `update to ${id}`, release, pick.artifact);
 }
 
 const NOT_ATOMIC = 'a filesystem update is not protected by signing unless the firmware is built with ATOMIC_FS_UPDATE (without it a rejected image has already overwritten the filesystem); set "atomicFs": true in the rule once it is';
@@ -99,20 +122,20 @@ const NOT_ATOMIC = 'a filesystem update is not protected by signing unless the f
  * (x-ESP8266-version) tells whether it has this release's image; without one there is no answer
  * but a refusal, or it would download the image on every poll.
  */
-function decideFilesystem(req: DeviceRequest, release: ReleaseManifest, rule: Rule, base: { rule: string }): Decision {
+function decideFilesystem(req: DeviceRequest, release: ReleaseManifest, rule: Rule): Decision {
   const id = `${release.channel}/${release.version}`;
-  const w = rule.atomicFs ? {} : { warning: NOT_ATOMIC };
+  const w = rule.atomicFs ? undefined : NOT_ATOMIC;
   const fs = release.artifacts.find((a) => a.kind === 'filesystem');
-  if (!fs) return { ...base, ...w, status: 304, release, reason: `${id} has no filesystem image` };
-  if (req.version === release.version) return { ...base, ...w, status: 304, release, reason: `already has the filesystem of ${id} (it reports version ${req.version})` };
-  if (req.version === null) return { ...base, ...w, status: 409, release, reason: 'a filesystem update needs x-ESP8266-version: pass the filesystem\'s version to ESPhttpUpdate.updateFS()' };
+  if (!fs) return verdict(rule, 304, `${id} has no filesystem image`, release, undefined, w);
+  if (req.version === release.version) return verdict(rule, 304, `already has the filesystem of ${id} (it reports version ${req.version})`, release, undefined, w);
+  if (req.version === null) return verdict(rule, 409, 'a filesystem update needs x-ESP8266-version: pass the filesystem\'s version to ESPhttpUpdate.updateFS()', release, undefined, w);
   const running = parseVersion(req.version);
   if (!rule.allowDowngrade && running && compareVersions(running, parseVersion(release.version)!) > 0) {
-    return { ...base, ...w, status: 409, release, reason: `downgrade refused: the filesystem is version ${req.version}, newer than ${id} (set "allowDowngrade": true in ${rule.name} to allow)` };
+    return verdict(rule, 409, `downgrade refused: the filesystem is version ${req.version}, newer than ${id} (set "allowDowngrade": true in ${rule.name} to allow)`, release, undefined, w);
   }
   const room = Number(release.build.fsEnd) - Number(release.build.fsStart);
-  if (!(fs.size <= room)) return { ...base, ...w, status: 409, release, reason: `${fs.name}: ${fs.size} bytes do not fit the ${room}-byte filesystem of the build` };
-  return { ...base, ...w, status: 200, release, artifact: fs, reason: `filesystem update to ${id}` };
+  if (!(fs.size <= room)) return verdict(rule, 409, `${fs.name}: ${fs.size} bytes do not fit the ${room}-byte filesystem of the build`, release, undefined, w);
+  return verdict(rule, 200, `filesystem update to ${id}`, release, fs, w);
 }
 
 function pickArtifact(release: ReleaseManifest, req: DeviceRequest, rule: Rule): { artifact?: ReleaseArtifact; why: string } {

@@ -5,6 +5,7 @@
  * malformed MAC, an absurd number, a path that climbs out) is a 400. Pure: header object in.
  */
 import { MAC_RE } from '../releases/rules.js';
+import { headerSet } from './wire.js';
 
 export type UpdateMode = 'sketch' | 'spiffs' | 'version';
 
@@ -32,13 +33,21 @@ export const USER_AGENT = 'ESP8266-http-Update';
 /** Headers every release since 2.4.0 sends (2.4.x/2.5.x lack Chip-ID and Content-Length: not required). */
 const REQUIRED = ['x-esp8266-mode', 'x-esp8266-sta-mac', 'x-esp8266-ap-mac', 'x-esp8266-free-space', 'x-esp8266-sketch-size', 'x-esp8266-sketch-md5', 'x-esp8266-chip-size', 'x-esp8266-sdk-version'] as const;
 
+/** Read when present: the user agent, headers older cores lack (#4710, Chip-ID before 2.6.0), and any sign of a body. */
+const OPTIONAL = ['user-agent', 'x-esp8266-chip-id', 'x-esp8266-version', 'transfer-encoding', 'content-length'] as const;
+/** A header parseRequest may read: reading any other is a type error, so DEVICE_HEADERS cannot fall behind. */
+type DeviceHeader = (typeof REQUIRED)[number] | (typeof OPTIONAL)[number];
+
+/** Every header parseRequest reads: the only ones the server keeps from a request head. */
+export const DEVICE_HEADERS = headerSet([...REQUIRED, ...OPTIONAL]);
+
 /** Largest flash chip an ESP8266 addresses (16 MiB) with room for odd JEDEC ids. */
 const MAX_CHIP = 128 * 1024 * 1024;
 const PRINTABLE = /^[\x20-\x7e]*$/;
 
 type Headers = Record<string, string | string[] | undefined>;
 
-function one(h: Headers, name: string): string | undefined {
+function one(h: Headers, name: DeviceHeader): string | undefined {
   const v = h[name];
   return Array.isArray(v) ? v.join(', ') : v;
 }
@@ -57,15 +66,20 @@ function clip(text: string): string {
 /** Only a path that could name an update script: no climbing, no encoded separators, no NUL. */
 export function pathProblem(url: string): string | null {
   if (url.length > 512) return 'the request path is longer than 512 characters';
-  const path = url.split('?')[0]!;
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
   if (!path.startsWith('/')) return 'the request path does not start with /';
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(path);
-  } catch {
-    return 'the request path has a broken %-escape';
+  // a device's path (/update.php, /esp/update) has no escape, and decodes to itself
+  let decoded = path;
+  if (path.includes('%')) {
+    try {
+      decoded = decodeURIComponent(path);
+    } catch {
+      return 'the request path has a broken %-escape';
+    }
   }
-  if (/[\0\\]/.test(decoded) || /%2f/i.test(path) || decoded.split('/').some((s) => s === '..' || s === '.')) return 'the request path climbs out of the server (.., \\, %2F or NUL)';
+  const climbs = decoded.includes('/.') && decoded.split('/').some((s) => s === '..' || s === '.');
+  if (climbs || /[\0\\]/.test(decoded) || /%2f/i.test(path)) return 'the request path climbs out of the server (.., \\, %2F or NUL)';
   return null;
 }
 

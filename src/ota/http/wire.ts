@@ -9,7 +9,7 @@ import { STATUS_CODES } from 'node:http';
 export interface RequestHead {
   method: string;
   url: string;
-  /** Lower-case names; a repeated header is comma-joined, as the device's HTTPClient joins them. */
+  /** Lower-case names, only those asked for; a repeated header is comma-joined, as the device's HTTPClient joins them. */
   headers: Record<string, string>;
 }
 
@@ -19,25 +19,64 @@ export type HeadResult = RequestHead | { status: 400 | 431; reason: string } | n
 export const MAX_HEADER_LINES = 64;
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const REQUEST_LINE = /^([A-Z]{1,16}) (\S{1,4096}) HTTP\/1\.[01]$/;
+const END_OF_HEAD = Buffer.from('\r\n\r\n', 'latin1');
 
-/** The request head in `buf`, a refusal, or null while the head is still incomplete. */
-export function parseHead(buf: Buffer, maxBytes: number): HeadResult {
-  const end = buf.indexOf('\r\n\r\n');
+/**
+ * The header names a caller reads, lower case, by length. parseHead keeps only these: making a
+ * property of every name a client sends (interning a fresh string each time) cost more than the
+ * rest of the answer; the other lines are still checked to be well-formed, then dropped.
+ */
+export interface HeaderSet {
+  byLength: (readonly string[] | undefined)[];
+}
+
+export function headerSet(names: readonly string[]): HeaderSet {
+  const byLength: string[][] = [];
+  for (const n of names) {
+    if (n !== n.toLowerCase() || !TOKEN.test(n)) throw new Error(`header name ${n} is not a lower-case token`);
+    (byLength[n.length] ??= []).push(n);
+  }
+  return { byLength };
+}
+
+/** The name of `keep` that `name` spells in any letter case (that very string, already interned), or null. */
+function keptName(name: string, keep: HeaderSet): string | null {
+  const candidates = keep.byLength[name.length];
+  if (candidates === undefined) return null;
+  const lower = name.toLowerCase();
+  for (const k of candidates) if (k === lower) return k;
+  return null;
+}
+
+/** The request head in `buf` with the headers of `keep`, a refusal, or null while the head is still incomplete. */
+export function parseHead(buf: Buffer, maxBytes: number, keep: HeaderSet): HeadResult {
+  const end = buf.indexOf(END_OF_HEAD);
   if (end < 0) return buf.length > maxBytes ? { status: 431, reason: `the request head is larger than ${maxBytes} bytes` } : null;
   if (end > maxBytes) return { status: 431, reason: `the request head is larger than ${maxBytes} bytes` };
-  const lines = buf.toString('latin1', 0, end).split('\r\n');
-  const m = /^([A-Z]{1,16}) (\S{1,4096}) HTTP\/1\.[01]$/.exec(lines[0]!);
+  // one string for the whole head; lines are walked by index, never split into an array
+  const text = buf.toString('latin1', 0, end);
+  let eol = text.indexOf('\r\n');
+  if (eol < 0) eol = end;
+  const m = REQUEST_LINE.exec(eol === end ? text : text.slice(0, eol));
   if (!m) return { status: 400, reason: 'the request line is not HTTP/1.0 or HTTP/1.1' };
-  if (lines.length - 1 > MAX_HEADER_LINES) return { status: 431, reason: `more than ${MAX_HEADER_LINES} header lines` };
   const headers: Record<string, string> = {};
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(':');
-    const name = colon > 0 ? line.slice(0, colon) : '';
-    if (!TOKEN.test(name)) return { status: 400, reason: 'a header line is not "name: value"' };
-    const key = name.toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    headers[key] = headers[key] === undefined ? value : `${headers[key]}, ${value}`;
+  let lines = 0;
+  for (let at = eol + 2; at < end + 2; at = eol + 2) {
+    eol = text.indexOf('\r\n', at);
+    if (eol < 0) eol = end;
+    if (++lines > MAX_HEADER_LINES) return { status: 431, reason: `more than ${MAX_HEADER_LINES} header lines` };
+    const colon = text.indexOf(':', at);
+    const name = colon < 0 || colon > eol ? '' : text.slice(at, colon);
+    // a name that lower-cases to a kept one is a token already (only A-Z lower-case to ASCII in Latin-1)
+    const key = keptName(name, keep);
+    if (key === null) {
+      if (!TOKEN.test(name)) return { status: 400, reason: 'a header line is not "name: value"' };
+      continue;
+    }
+    const value = text.slice(colon + 1, eol).trim();
+    const before = headers[key];
+    headers[key] = before === undefined ? value : `${before}, ${value}`;
   }
   return { method: m[1]!, url: m[2]!, headers };
 }
@@ -49,14 +88,30 @@ export function isHead(r: HeadResult): r is RequestHead {
 let dateSecond = 0;
 let dateText = '';
 
-/** Status line and headers; every answer closes the connection (the device asks for that). */
-export function responseHead(status: number, headers: Record<string, string>): string {
+function date(): string {
   const now = Date.now();
   if (now - dateSecond >= 1000) {
     dateSecond = now - (now % 1000);
     dateText = new Date(dateSecond).toUTCString();
   }
-  let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\nDate: ${dateText}\r\nConnection: close\r\n`;
-  for (const [k, v] of Object.entries(headers)) text += `${k}: ${v}\r\n`;
+  return dateText;
+}
+
+/** Status line and headers; every answer closes the connection (the device asks for that). */
+export function responseHead(status: number, headers: Record<string, string>): string {
+  let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\nDate: ${date()}\r\nConnection: close\r\n`;
+  for (const k in headers) text += `${k}: ${headers[k]}\r\n`;
   return `${text}\r\n`;
+}
+
+let notModified = { date: '', bytes: Buffer.alloc(0) };
+
+/**
+ * The answer most polls get (a device that runs its release), as bytes made once per second:
+ * only its Date changes, and writing one buffer to every socket costs less than a string each.
+ */
+export function notModifiedHead(): Buffer {
+  const d = date();
+  if (notModified.date !== d) notModified = { date: d, bytes: Buffer.from(responseHead(304, {}), 'latin1') };
+  return notModified.bytes;
 }
