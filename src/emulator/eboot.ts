@@ -78,8 +78,9 @@ function inflatedAtOnce(flash: Flash, src: number, stagedEnd: number, bodyAt: nu
   let out: Buffer;
   try {
     // Below the input uzlib may read on to the end of the flash; above it, only the staged bytes are safe.
-    // More output than `size` throws here and is left to the model.
-    out = inflateRawSync(flash.bytes.subarray(bodyAt, below ? flash.size : stagedEnd), { maxOutputLength: size });
+    // More output than `size` throws here and is left to the model. One output chunk of `size`
+    // bytes: zlib's default 16 KiB chunks cost a 1 MiB image ~3 ms more, gathering them.
+    out = inflateRawSync(flash.bytes.subarray(bodyAt, below ? flash.size : stagedEnd), { maxOutputLength: size, chunkSize: Math.max(64, Math.min(size, flash.size)) });
   } catch {
     return null;
   }
