@@ -101,7 +101,7 @@ for (const n of measured) {
 await extraSections({ root, work, signingPy: pyNote ? null : signingPy, python, median });
 compressionSection({ root, work, nodes: measured, median });
 await postbuildSection({ root, work, signingPy: pyNote ? null : signingPy, python, median, cli, rounds, nodes: measured });
-await (await import('./upload.js')).uploadSection({ root, median, python });
+await (await import('./upload.js')).uploadSection({ root, median, python, nodes: measured });
 console.log((await import('./replay.js')).replaySection().join('\n'));
 await (await import('./serve.js')).serveSection({ root, work, cli });
 await executableSection({ root, work, median, cli, rounds });

@@ -51,7 +51,7 @@ function run(cmd, args, env = {}) {
   });
 }
 
-export async function uploadSection({ root, median, python = 'python3' }) {
+export async function uploadSection({ root, median, python = 'python3', nodes = [{ name: `node ${process.version}`, bin: process.execPath }] }) {
   const work = mkdtempSync(join(tmpdir(), 'esp8266-sign-bench-upload-'));
   const cache = join(root, 'bench', '.cache');
   mkdirSync(cache, { recursive: true });
@@ -84,10 +84,11 @@ export async function uploadSection({ root, median, python = 'python3' }) {
   const device = await startDevice(root, cache, pub);
   const cli = join(root, 'bin', 'esp8266-sign.js');
   const net = ['--host', '127.0.0.1', '--port', String(device.port), '--host-ip', '127.0.0.1', '--host-port', '0', '--quiet'];
-  const tasks = [
-    { id: 'esp8266-sign upload (with the pre-check)', args: () => [cli, 'upload', ...net, '--build-dir', work, '--project-name', 'fw'], cmd: process.execPath },
-    { id: 'esp8266-sign upload --no-check', args: () => [cli, 'upload', ...net, '--no-check', join(work, 'fw.bin.signed')], cmd: process.execPath },
-  ];
+  // every Node the bench measures (20 and 24), each with and without the pre-check
+  const tasks = nodes.flatMap((n) => [
+    { id: `${n.name}: upload (with the pre-check)`, args: () => [cli, 'upload', ...net, '--build-dir', work, '--project-name', 'fw'], cmd: n.bin },
+    { id: `${n.name}: upload --no-check`, args: () => [cli, 'upload', ...net, '--no-check', join(work, 'fw.bin.signed')], cmd: n.bin },
+  ]);
   if (!note) tasks.push({ id: 'python3 espota.py', py: true, cmd: python, args: async () => ['-I', espota, '-i', '127.0.0.1', '-p', String(device.port), '-I', '127.0.0.1', '-P', String(await freePort()), '-f', join(work, 'upload.bin')] });
   const times = new Map(tasks.map((t) => [t.id, []]));
   try {
@@ -109,8 +110,8 @@ export async function uploadSection({ root, median, python = 'python3' }) {
     await run(process.execPath, ['--require', preload, cli, 'upload', '--help'], { MAXRSS_FILE: rssFile });
     const loaded = Number(readFileSync(rssFile, 'utf8')) / 1024;
 
-    console.log(`\n  ArduinoOTA upload of a 1 MiB signed image (${signed.length} bytes) to the test device over loopback, ${ROUNDS} interleaved rounds, median wall ms (${process.version}):`);
-    for (const t of tasks) console.log(`    ${t.id.padEnd(44)} ${median(times.get(t.id)).toFixed(0).padStart(6)}`);
+    console.log(`\n  ArduinoOTA upload of a 1 MiB signed image (${signed.length} bytes) to the test device over loopback, ${ROUNDS} interleaved rounds, median wall ms (peak memory: ${process.version}):`);
+    for (const t of tasks) console.log(`    ${t.id.padEnd(52)} ${median(times.get(t.id)).toFixed(0).padStart(6)}`);
     const py = tasks.find((t) => t.py);
     if (py) {
       for (const t of tasks.filter((x) => !x.py)) console.log(`    ${t.id}: ${(median(times.get(t.id)) / median(times.get(py.id))).toFixed(2)}× espota.py (target ≤ 1.0×)`);
@@ -124,7 +125,7 @@ export async function uploadSection({ root, median, python = 'python3' }) {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   await uploadSection({ root: join(dirname(fileURLToPath(import.meta.url)), '..'), median });
 }
