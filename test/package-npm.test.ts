@@ -21,12 +21,12 @@ describe('npm pack, npm install -g from the tarball', () => {
   let tarball = '';
   const installed = (args: string[], cwd = work) => execa(join(prefix, 'bin', 'esp8266-sign'), args, { cwd, reject: false, stdin: 'ignore', env: { PATH: `${join(prefix, 'bin')}:${process.env.PATH}` } });
 
-  test('the tarball holds the launcher, the two bundles, README and package.json, nothing else', async () => {
+  test('the tarball holds the launcher (with its Node 20 code cache), the two bundles, README and package.json, nothing else', async () => {
     const r = await npm(['pack', '--json', '--pack-destination', work], ROOT);
     expect(r.exitCode, r.all).toBe(0);
     const [info] = JSON.parse(String(r.stdout)) as Array<{ filename: string; files: Array<{ path: string }> }>;
     tarball = join(work, info!.filename);
-    expect(info!.files.map((f) => f.path).sort()).toEqual(['README.md', 'bin/esp8266-sign.js', 'bin/package.json', 'dist/bundle/cli.cjs', 'dist/bundle/program.cjs', 'package.json']);
+    expect(info!.files.map((f) => f.path).sort()).toEqual(['README.md', 'bin/compile-cache.js', 'bin/esp8266-sign.js', 'bin/package.json', 'dist/bundle/cli.cjs', 'dist/bundle/program.cjs', 'package.json']);
   }, 60_000);
 
   test('installs into a global prefix and reports its version', async () => {
