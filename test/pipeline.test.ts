@@ -1,12 +1,12 @@
 /** prebuild + postbuild through the built CLI, in temp folders laid out like an Arduino build. */
 import { spawnSync } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parseHeader, renderHeader } from '../src/header-gen/header.js';
 import { makeImage, type FlashMode } from '../src/image/image.js';
-import { runCli, sha256, tempDir, VECTORS } from './helpers.js';
+import { EXECUTABLE, pathWithoutNode, runCli, sha256, tempDir, VECTORS } from './helpers.js';
 import { deviceAt } from './device-helpers.js';
 
 const PRIV = readFileSync(join(VECTORS, 'keys', 'rsa2048.pkcs8.pem'));
@@ -164,7 +164,11 @@ describe('which keys', () => {
     const git = (...args: string[]) => expect(spawnSync('git', args, { cwd: l.root, stdio: 'ignore' }).status).toBe(0);
     git('init', '-q');
     git('add', join(l.sketch, 'private.key'));
-    const r = await build(l);
+    // the CLI's PATH: under an executable's test run it has no folder holding node, which may hold git
+    const gitOnly = join(l.root, 'git only');
+    mkdirSync(gitOnly);
+    symlinkSync(spawnSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).stdout.trim(), join(gitOnly, 'git'));
+    const r = await build(l, [], { PATH: [gitOnly, EXECUTABLE ? pathWithoutNode() : process.env.PATH ?? ''].join(delimiter) });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/private key .*private\.key is tracked by git/);
   });
