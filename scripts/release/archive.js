@@ -4,6 +4,7 @@
 // (keeps the executable bit), a zip for Windows (what Explorer and the Boards Manager unpack).
 import { gunzipSync } from 'node:zlib';
 import { deflateRaw, gzip } from 'pako';
+import { crc32 } from '../../dist/compress/gzip.js';
 
 /** @typedef {{ name: string, data?: Uint8Array, mode: number }} Entry  a folder when data is absent */
 
@@ -68,18 +69,6 @@ export function fileFromTgz(tgz, wanted) {
     if ((type === '0' || type === '\0') && name === wanted) return Buffer.from(body);
   }
   throw new Error(`${wanted} is not in the tarball`);
-}
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(data) {
-  let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 /** MS-DOS date and time fields of a Unix time (zip has no time zone; UTC is used). */

@@ -67,24 +67,24 @@ export function loadPrivateKey(ctx: PostbuildContext, opts: { privateKey?: strin
   const key = parsePrivateKey(found.bytes, where, readPassphrase(env, opts.passphraseFile));
   ctx.warnings.push(...checkDeviceKey(key.key, where).warnings);
   ctx.privateKey = { ...key, found };
-  if (found.path && found.source === 'the sketch folder') ctx.warnings.push(...sketchKeyWarnings(found.path, ctx.sketchDir));
+  if (found.path && found.source === 'the sketch folder') ctx.warnings.push(...sketchKeyWarnings(found.path, ctx.sketchDir, env));
   return looked;
 }
 
 /** A private key next to the sketch is easy to leak: say so when git tracks it or others can read it. */
-function sketchKeyWarnings(path: string, sketchDir: string): string[] {
+function sketchKeyWarnings(path: string, sketchDir: string, env: NodeJS.ProcessEnv): string[] {
   const out: string[] = [];
   if (process.platform !== 'win32' && (statSync(path).mode & 0o077) !== 0) {
     out.push(`private key ${path} is readable by other users; run: chmod 600 "${path}"`);
   }
-  const git = mayBeInGit(sketchDir) ? spawnSync('git', ['ls-files', '--error-unmatch', path], { cwd: sketchDir, stdio: 'ignore' }) : null;
+  const git = mayBeInGit(sketchDir, env) ? spawnSync('git', ['ls-files', '--error-unmatch', path], { cwd: sketchDir, stdio: 'ignore' }) : null;
   if (git?.status === 0) out.push(`private key ${path} is tracked by git: anyone with the repository can sign firmware for your devices. Move it out of the sketch (ESP8266_SIGN_KEYS_DIR) and rotate it.`);
   return out;
 }
 
 /** A .git above the folder, or GIT_DIR: only then can git track the key (starting git costs a build 5-10 ms). */
-function mayBeInGit(dir: string): boolean {
-  if (process.env.GIT_DIR) return true;
+function mayBeInGit(dir: string, env: NodeJS.ProcessEnv): boolean {
+  if (env.GIT_DIR) return true;
   for (let d = resolve(dir); ; d = dirname(d)) {
     if (existsSync(join(d, '.git'))) return true;
     if (dirname(d) === d) return false;

@@ -3,7 +3,7 @@
  * contract in README "manifest"): the .bin, core/Updater_Signing.h, the signed, legacy and gzip
  * artifacts and `{project}.manifest.json`, made with the project's own signer and gzip.
  */
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipForDevice } from '../../src/compress/gzip.js';
@@ -23,6 +23,8 @@ export interface BuildSpec {
   signed?: boolean;
   compress?: boolean;
   legacy?: boolean;
+  /** The key the artifacts are signed with (default the pair's own): another makes a build whose device rejects them. */
+  signWith?: KeyObject;
 }
 
 export interface Build {
@@ -52,15 +54,15 @@ export function writeBuild(dir: string, spec: BuildSpec = {}): Build {
     artifacts.push({ name, kind, path: join(dir, name), size: bytes.length, sha256: sha256(bytes).toString('hex'), ratio: Number((bytes.length / bin.length).toFixed(4)), signature, compressed, ...extra });
   };
   if (signed) {
-    add(`${project}.bin.signed`, 'signed', appendSignature(bin, signDigestInfo(sha256(bin), KEY2048)), 'digestinfo', false, { verdicts: verdict(core) });
-    if (spec.legacy ?? true) add(`${project}.bin.legacy_sig`, 'legacy', appendSignature(bin, signLegacy(sha256(bin), KEY2048)), 'legacy', false, { verdicts: verdict('2.5.2') });
+    add(`${project}.bin.signed`, 'signed', appendSignature(bin, signDigestInfo(sha256(bin), spec.signWith ?? KEY2048)), 'digestinfo', false, { verdicts: verdict(core) });
+    if (spec.legacy ?? true) add(`${project}.bin.legacy_sig`, 'legacy', appendSignature(bin, signLegacy(sha256(bin), spec.signWith ?? KEY2048)), 'legacy', false, { verdicts: verdict('2.5.2') });
   } else {
     add(`${project}.bin`, 'plain', bin, null, false, { verdicts: verdict(core) });
   }
   if (spec.compress) {
     const gz = gzipForDevice(bin, { alignTo4: true });
     if (signed) {
-      add(`${project}.bin.gz.signed`, 'gzip-signed', appendSignature(gz, signDigestInfo(sha256(gz), KEY2048)), 'digestinfo', true, { verdicts: verdict(core) });
+      add(`${project}.bin.gz.signed`, 'gzip-signed', appendSignature(gz, signDigestInfo(sha256(gz), spec.signWith ?? KEY2048)), 'digestinfo', true, { verdicts: verdict(core) });
       add(`${project}.bin.gz`, 'gzip', gz, null, true, { payloadOf: `${project}.bin.gz.signed`, verdicts: [] });
     } else {
       add(`${project}.bin.gz`, 'gzip', gz, null, true, { verdicts: verdict(core) });
