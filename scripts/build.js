@@ -46,6 +46,22 @@ const programInside = {
 };
 
 /**
+ * commander requires node:child_process at load, for executable subcommands, which this CLI has
+ * none of: loading it cost 4-6 ms of every run. Its one use, spawn, now loads the module when called.
+ */
+const lazyChildProcessForCommander = {
+  name: 'lazy-child-process-for-commander',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'lazy-for-commander' } : undefined);
+    b.onLoad({ filter: /.*/, namespace: 'lazy-for-commander' }, () => ({
+      contents: "exports.spawn = (...args) => require('node:child_process').spawn(...args);",
+      loader: 'js',
+    }));
+  },
+};
+
+/**
  * The license texts of the npm packages an output bundles (from its metafile), appended as a
  * comment: their MIT licenses ask that the notice travel with every copy.
  */
@@ -64,18 +80,18 @@ function appendNotices(result) {
 
 const bundles = await Promise.all([
   // the signing.py-compatible front (no commander, no emulator); named commands come from program.cjs
-  build({ ...common, format: 'cjs', entryPoints: ['src/cli.ts'], outfile: 'dist/bundle/cli.cjs', external: ['./program.cjs', './program.js'] }),
+  build({ ...commonjs, entryPoints: ['src/cli.ts'], outfile: 'dist/bundle/cli.cjs', external: ['./program.cjs', './program.js'] }),
   // the named commands; each one's modules (and fast-glob) are initialised on first use
   // commander is bundled: resolving and compiling it from node_modules took 13-19 ms of every run;
   // fast-glob stays outside, loaded only by the commands that search for cores
-  build({ ...commonjs, packages: undefined, external: ['fast-glob'], entryPoints: ['src/program.ts'], outfile: 'dist/bundle/program.cjs' }),
+  build({ ...commonjs, packages: undefined, external: ['fast-glob'], plugins: [lazyChildProcessForCommander], entryPoints: ['src/program.ts'], outfile: 'dist/bundle/program.cjs' }),
   // a single executable's main script: everything, dependencies included, in one file, because
   // inside a SEA require() reaches only Node's built-in modules (scripts/package.js embeds it)
   build({
     ...commonjs,
     packages: undefined,
     define: { ...commonjs.define, ESP8266_SIGN_EXECUTABLE: 'true' },
-    plugins: [programInside],
+    plugins: [programInside, lazyChildProcessForCommander],
     entryPoints: ['src/executable.ts'],
     outfile: 'dist/sea/esp8266-sign.cjs',
   }),

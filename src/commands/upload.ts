@@ -5,7 +5,6 @@
  * sending, 4 the device rejected it.
  */
 import { createPublicKey } from 'node:crypto';
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { isatty } from 'node:tty';
 import { ExitCode, UsageError, UserError, errnoCode } from '../errors.js';
@@ -16,6 +15,7 @@ import { profileFor } from '../emulator/profiles.js';
 import { FLASH_MODES, magicFlashChipSize, parseFlashMode } from '../image/image.js';
 import { fingerprint } from '../keys/check.js';
 import { readEmbeddedKey } from '../header-gen/read.js';
+import { nowMs } from '../lazy.js';
 import { printJson } from '../report.js';
 import { artifactFromBuild, artifactFromFile, type ChosenArtifact } from '../ota/artifact.js';
 import { openListener, runAttempt, timeoutsFor, type AttemptReport, type DeviceAddress, type Listener } from '../ota/espota/client.js';
@@ -125,6 +125,7 @@ async function resolveDevice(host: string, port: number): Promise<DeviceAddress>
   const bare = host.replace(/^\[(.*)\]$/, '$1');
   if (isIP(bare)) return { address: bare, family: isIP(bare) as 4 | 6, port };
   try {
+    const { lookup } = await import('node:dns/promises'); // only for a name: most uploads give an address
     const r = await lookup(bare);
     return { address: r.address, family: r.family as 4 | 6, port };
   } catch {
@@ -197,7 +198,7 @@ export async function runUpload(o: UploadOptions, io: Io): Promise<number> {
   say(`uploading ${chosen.path} (${file.length} bytes${check ? `, accepted by the emulated core ${check.core} device` : ', not checked'}) to ${o.host}:${device.port}; the device connects back to port ${listener.port}`);
 
   const style = o.quiet || o.json ? 'none' : isatty(2) ? 'bar' : 'lines';
-  const started = performance.now();
+  const started = nowMs();
   let report: AttemptReport;
   try {
     for (let attempt = 1; ; attempt++) {
@@ -225,7 +226,7 @@ export async function runUpload(o: UploadOptions, io: Io): Promise<number> {
   const outcome = report.outcome;
   const why = explainOutcome(outcome, facts);
   const exitCode = outcome.kind === 'ok' ? ExitCode.OK : deviceSaidNo(outcome) ? ExitCode.UPLOAD_REJECTED : ExitCode.ERROR;
-  const seconds = ((performance.now() - started) / 1000).toFixed(2);
+  const seconds = ((nowMs() - started) / 1000).toFixed(2);
   if (o.json) {
     printJson(io.stdout, {
       command: 'upload', file: chosen.path, size: file.length, md5, host: o.host, address: device.address, port: device.port, hostPort: listener.port,

@@ -5,7 +5,7 @@
  * of 4 bytes, which cores 3.1.0–3.1.2 need to verify a signed gzip. eboot's uzlib skips FCOMMENT
  * and never checks the CRC.
  */
-import * as zlib from 'node:zlib';
+import { zlib } from '../lazy.js';
 import { deflateRaw, type DeflateLevel } from './deflate/deflate.js';
 
 const OS_UNKNOWN = 255;
@@ -20,11 +20,10 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
-/** zlib's own CRC-32 (Node 20.15+, 22.2+): a fresh process takes 10-17 ms over 1 MiB in the loop below. */
-const zlibCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
-
-/** The gzip trailer's CRC-32 (reflected, as zlib). */
+/** The gzip trailer's CRC-32 (reflected, as zlib). zlib's own (Node 20.15+, 22.2+) where there is
+ * one: a fresh process takes 10-17 ms over 1 MiB in the table loop below. */
 export function crc32(data: Uint8Array): number {
+  const zlibCrc32 = (zlib() as { crc32?: (data: Uint8Array) => number }).crc32;
   return zlibCrc32 ? zlibCrc32(data) >>> 0 : tableCrc32(data);
 }
 

@@ -4,8 +4,8 @@
  * image that overwrites its own unread input is corrupted as on the device), then loads the app.
  */
 import { count } from './words.js';
-import { inflateRawSync } from 'node:zlib';
 import { parseImageAt } from '../image/image.js';
+import { zlib } from '../lazy.js';
 import { Flash, SECTOR_SIZE } from './flash.js';
 import type { Profile } from './profiles.js';
 import { ACTION_COPY_RAW, decodeCommand } from './rtc.js';
@@ -80,7 +80,7 @@ function inflatedAtOnce(flash: Flash, src: number, stagedEnd: number, bodyAt: nu
     // Below the input uzlib may read on to the end of the flash; above it, only the staged bytes are safe.
     // More output than `size` throws here and is left to the model. One output chunk of `size`
     // bytes: zlib's default 16 KiB chunks cost a 1 MiB image ~3 ms more, gathering them.
-    out = inflateRawSync(flash.bytes.subarray(bodyAt, below ? flash.size : stagedEnd), { maxOutputLength: size, chunkSize: Math.max(64, Math.min(size, flash.size)) });
+    out = zlib().inflateRawSync(flash.bytes.subarray(bodyAt, below ? flash.size : stagedEnd), { maxOutputLength: size, chunkSize: Math.max(64, Math.min(size, flash.size)) });
   } catch {
     return null;
   }

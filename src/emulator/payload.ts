@@ -3,7 +3,7 @@
  * length is the u32 at the very end, the payload is what comes before signature and trailer; a
  * gzip payload is what its deflate stream holds, never more than a flash chip could take.
  */
-import { inflateRawSync } from 'node:zlib';
+import { zlib } from '../lazy.js';
 import { parseGzipHeader } from './uzlib.js';
 
 /** The largest SPI flash an ESP8266 addresses (16 MiB): no image, inflated or not, is larger. */
@@ -44,7 +44,7 @@ export function inflateGzip(gzip: Uint8Array): Inflated {
   const ok = parseGzipHeader({ byte: () => (at < gzip.length ? gzip[at++]! : (at++, 0)) });
   if (!ok || at > gzip.length) return { image: null, problem: 'its gzip header is not one eboot can parse' };
   try {
-    return { image: inflateRawSync(gzip.subarray(at), { maxOutputLength: MAX_FLASH_SIZE }), problem: null };
+    return { image: zlib().inflateRawSync(gzip.subarray(at), { maxOutputLength: MAX_FLASH_SIZE }), problem: null };
   } catch (err) {
     if (err instanceof RangeError || (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
       return { image: null, problem: `it inflates to more than ${MAX_FLASH_SIZE / 1048576} MiB, more than any ESP8266 flash holds` };

@@ -1,5 +1,5 @@
 /** First bytes of an ESP8266 application image (§6.2) and of gzip (RFC 1952). */
-import { inflateRawSync } from 'node:zlib';
+import { zlib } from '../lazy.js';
 
 export const IMAGE_MAGIC = 0xe9;
 export const GZIP_ID = [0x1f, 0x8b] as const;
@@ -51,7 +51,7 @@ export function describeGzipProblem(data: Uint8Array, expectImage = true): strin
   if (body === null) return 'has a gzip header that eboot cannot parse (not deflate, reserved flags, or cut short).';
   let out: Buffer;
   try {
-    out = inflateRawSync(data.subarray(body), { maxOutputLength: MAX_INFLATED });
+    out = zlib().inflateRawSync(data.subarray(body), { maxOutputLength: MAX_INFLATED });
   } catch (err) {
     const msg = (err as Error).message;
     if (/maxOutputLength|buffer/i.test(msg)) return 'inflates to more than the largest flash chip (16 MiB).';

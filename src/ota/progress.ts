@@ -2,6 +2,8 @@
  * Upload progress on stderr: a redrawn bar on a terminal (percentage, rate, time left), one plain
  * line per 10 % elsewhere (the IDE's upload pane shows stderr line by line), nothing when quiet.
  */
+import { nowMs } from '../lazy.js';
+
 export type ProgressStyle = 'bar' | 'lines' | 'none';
 
 export interface Progress {
@@ -22,7 +24,7 @@ function duration(s: number): string {
   return `${Math.floor(t / 60)}:${String(t % 60).padStart(2, '0')}`;
 }
 
-export function makeProgress(style: ProgressStyle, write: (text: string) => void, now: () => number = () => performance.now()): Progress {
+export function makeProgress(style: ProgressStyle, write: (text: string) => void, now: () => number = nowMs): Progress {
   const start = now();
   let lastDraw = -Infinity;
   let lastStep = 0;

@@ -1,0 +1,17 @@
+// A fresh process pays for every built-in module it loads (node:zlib 1-2 ms, perf_hooks about 2),
+// and build hooks and uploads are fresh processes. What only some runs need is loaded here, on
+// first use: an upload of an uncompressed image never inflates anything.
+import { createRequire } from 'node:module';
+
+const load = createRequire(import.meta.url);
+let zlibModule: typeof import('node:zlib') | undefined;
+
+/** node:zlib, loaded the first time a caller needs it. */
+export function zlib(): typeof import('node:zlib') {
+  return (zlibModule ??= load('node:zlib') as typeof import('node:zlib'));
+}
+
+/** Milliseconds on a monotonic clock. The global `performance` would load perf_hooks first. */
+export function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
