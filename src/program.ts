@@ -3,9 +3,17 @@ import { ExitCode, UsageError } from './errors.js';
 import type { Io } from './io.js';
 import { toolVersion } from './version.js';
 
+/** Every named command, in the order --help lists them. */
+export const COMMANDS = ['header', 'sign', 'keygen', 'emulate', 'verify', 'inspect', 'prebuild', 'postbuild', 'upload', 'install', 'uninstall', 'doctor', 'publish', 'serve'];
+
 /** The named commands. Each action hands an options object to one command function. */
 export async function runProgram(argv: string[], io: Io): Promise<number> {
   let code: number = ExitCode.OK;
+  // A run that names a command sets up commander with that one only (build hooks and uploads are
+  // fresh processes: setting up all fourteen cost 3-4 ms each time). Anything else (--help, help,
+  // a mistyped name) gets them all, for the overview and commander's suggestions.
+  const only = COMMANDS.includes(argv[0] ?? '') ? argv[0] : null;
+  const wanted = (name: string): boolean => only === null || name === only;
   const program = new Command('esp8266-sign')
     .description('Sign ESP8266 Arduino OTA updates without Python or OpenSSL, and prove each artifact on an emulated ESP8266.')
     .addHelpText('after', '\nsigning.py drop-in: esp8266-sign --mode header|sign ... (details: esp8266-sign --mode sign --help)')
@@ -16,7 +24,7 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (text, write) => write(rewordCommanderError(text)) });
 
-  program
+  if (wanted('header')) program
     .command('header')
     .description('write Updater_Signing.h from a public key (byte-identical to signing.py)')
     .option('--publickey <file>', 'public key (SPKI PEM); a missing file writes ARDUINO_SIGNING 0')
@@ -28,7 +36,7 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
       code = runHeader({ publicKey: publicKeyOption(o, true)!, out: o.out, json: o.json }, io);
     });
 
-  program
+  if (wanted('sign')) program
     .command('sign')
     .description('sign a firmware image: BIN ‖ signature ‖ u32le(signature length)')
     .option('--privatekey <file>', 'RSA private key (PEM or DER, PKCS#1 or PKCS#8, optionally encrypted); default: the key lookup chain')
@@ -56,7 +64,7 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
       }, io);
     });
 
-  program
+  if (wanted('keygen')) program
     .command('keygen')
     .description('create private.key (PKCS#8 PEM, mode 0600) and public.key (SPKI PEM); never overwrites')
     .addOption(new Option('--bits <n>', 'RSA key size').choices(['2048', '3072', '4096']).default('2048'))
@@ -75,7 +83,7 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
       .option('--real-flash-size <size>', 'the chip\'s real size, when it differs from the running firmware\'s Flash Size (2M, 4M, ...)');
   const publicKey = (o: { pubkey?: string; publickey?: string }) => o.pubkey ?? o.publickey;
 
-  updateKind(
+  if (wanted('emulate')) updateKind(
     program
       .command('emulate')
       .description('replay a file on an emulated ESP8266: Updater, signature check, eboot copy, boot (exit 3 if it would not boot)')
@@ -98,7 +106,7 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     code = runEmulate({ file, ...o, pubkey: publicKey(o) }, io);
   });
 
-  updateKind(
+  if (wanted('verify')) updateKind(
     program
       .command('verify')
       .description('whether the device takes the file, by its rules, per core version (exit 3 if rejected)')
@@ -114,7 +122,7 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     code = runVerify({ file, ...o, pubkey }, io);
   });
 
-  updateKind(
+  if (wanted('inspect')) updateKind(
     program
       .command('inspect')
       .description('what a file is: image headers and segments, gzip header, signature trailer')
@@ -127,7 +135,7 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     code = runInspect({ file, ...o, pubkey: publicKey(o) }, io);
   });
 
-  program
+  if (wanted('prebuild')) program
     .command('prebuild')
     .description('build hook: write {build}/core/Updater_Signing.h from the sketch\'s public key (or signing off when there is none)')
     .requiredOption('--sketch-dir <dir>', 'the sketch folder ({build.source.path})')
@@ -142,7 +150,7 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
       code = runPrebuild({ sketchDir: o.sketchDir, buildDir: o.buildDir, coreVersion: o.coreVersion, publicKey: publicKeyOption(o, false), privateKey: o.privatekey, passphraseFile: o.passphraseFile }, io);
     });
 
-  program
+  if (wanted('postbuild')) program
     .command('postbuild')
     .description('build hook: sign, optionally compress, prove every artifact on the emulated device, write the manifest')
     .requiredOption('--sketch-dir <dir>', 'the sketch folder ({build.source.path})')
@@ -180,7 +188,7 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     return n;
   };
 
-  program
+  if (wanted('upload')) program
     .command('upload')
     .description('ArduinoOTA network upload (espota\'s protocol) of the artifact postbuild proved, checked on the emulated device first (exit 3: refused before sending, 4: the device rejected it)')
     .argument('[file]', 'the file to send (default: the build manifest\'s choice, with --build-dir and --project-name)')
@@ -211,6 +219,7 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     ['install', 'write platform.local.txt beside each installed esp8266 core so the IDE and arduino-cli sign with this tool'],
     ['uninstall', 'remove what install wrote (and the file, when nothing else is left in it)'],
   ] as const) {
+    if (!wanted(name)) continue;
     const command = program
       .command(name)
       .description(description)
@@ -224,7 +233,7 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     });
   }
 
-  program
+  if (wanted('doctor')) program
     .command('doctor')
     .description('diagnose a setup: installed cores and our block, a sketch\'s keys, Node; each problem with its fix')
     .option('--core-dir <dir>', 'one core folder instead of searching')
@@ -235,7 +244,7 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
       code = runDoctor(o, io);
     });
 
-  program
+  if (wanted('publish')) program
     .command('publish')
     .description('copy a proven build into RELEASES/<channel>/<version>/ with a release manifest (atomic); --list shows the releases')
     .option('--build-dir <dir>', 'the build folder ({build.path}) holding the postbuild manifest')
@@ -257,7 +266,7 @@ export async function runProgram(argv: string[], io: Io): Promise<number> {
     return n;
   };
 
-  program
+  if (wanted('serve')) program
     .command('serve')
     .description('ESP8266httpUpdate server over a release folder: 200 with what the device can boot, 304 when it already runs it')
     .requiredOption('--releases <folder>', 'the release folder publish writes')
