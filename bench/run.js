@@ -2,7 +2,7 @@
 // SIGNING_PY names a copy of esp8266/Arduino's tools/signing.py (never part of this project);
 // without it, Python or OpenSSL, that side is skipped with a note. Ratios are what count here.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,21 +47,34 @@ else if (!has(python, ['-c', '0'])) pyNote = `${python} is not available`;
 else if (!has('openssl', ['version'])) pyNote = 'openssl is not on PATH';
 
 const measured = nodes();
+// NODE_EXTRA_CA_CERTS (Node 20 parses the file before running a line) and a .pth in the
+// interpreter's site-packages both cost every start of their runtime, and neither has to do with
+// signing. Where the machine has them, each side is also timed without: Node with the variable
+// removed, signing.py on /usr/bin/python3. bench/upload.js does the same.
+const extraCa = process.env.NODE_EXTRA_CA_CERTS;
+const cleanEnv = { ...process.env };
+delete cleanEnv.NODE_EXTRA_CA_CERTS;
+const plainPython = !pyNote && existsSync('/usr/bin/python3') && realpathSync('/usr/bin/python3') !== realpathSync(python) ? '/usr/bin/python3' : null;
+const variants = [{ label: '', env: undefined }];
+if (extraCa) variants.push({ label: ' (no NODE_EXTRA_CA_CERTS)', env: cleanEnv });
 const tasks = [];
-for (const n of measured) {
-  tasks.push({ id: `${n.name}: node -e 0`, group: 'start', node: n.name, cmd: n.bin, args: ['-e', '0'] });
-  tasks.push({ id: `${n.name}: esp8266-sign --mode sign --legacy`, group: 'sign', node: n.name, cmd: n.bin,
+for (const base of measured) for (const v of variants) {
+  const n = { ...base, name: `${base.name}${v.label}`, env: v.env };
+  tasks.push({ id: `${n.name}: node -e 0`, group: 'start', node: n.name, env: n.env, cmd: n.bin, args: ['-e', '0'] });
+  tasks.push({ id: `${n.name}: esp8266-sign --mode sign --legacy`, group: 'sign', node: n.name, env: n.env, cmd: n.bin,
     args: [cli, '--mode', 'sign', '--privatekey', key, '--bin', 'fw.bin', '--out', 'ours.signed', '--legacy', 'ours.legacy_sig'] });
-  tasks.push({ id: `${n.name}: esp8266-sign --mode header`, group: 'header', node: n.name, cmd: n.bin,
+  tasks.push({ id: `${n.name}: esp8266-sign --mode header`, group: 'header', node: n.name, env: n.env, cmd: n.bin,
     args: [cli, '--mode', 'header', '--publickey', pub, '--out', 'core/ours.h'] });
-  tasks.push({ id: `${n.name}: bench/floor.cjs (the bare work)`, group: 'floor', node: n.name, cmd: n.bin,
+  tasks.push({ id: `${n.name}: bench/floor.cjs (the bare work)`, group: 'floor', node: n.name, env: n.env, cmd: n.bin,
     args: [join(root, 'bench', 'floor.cjs'), key, 'fw.bin', 'floor.signed', 'floor.legacy_sig'] });
 }
 if (!pyNote) {
-  tasks.push({ id: 'signing.py --mode sign --legacy', group: 'sign', py: true, cmd: python,
-    args: ['-I', signingPy, '--mode', 'sign', '--privatekey', key, '--bin', 'fw.bin', '--out', 'py.signed', '--legacy', 'py.legacy_sig'] });
-  tasks.push({ id: 'signing.py --mode header', group: 'header', py: true, cmd: python,
-    args: ['-I', signingPy, '--mode', 'header', '--publickey', pub, '--out', 'core/py.h'] });
+  for (const [py, label] of [[python, ''], ...(plainPython ? [[plainPython, ` on ${plainPython}`]] : [])]) {
+    tasks.push({ id: `signing.py --mode sign --legacy${label}`, group: 'sign', py: true, plain: !!label, cmd: py,
+      args: ['-I', signingPy, '--mode', 'sign', '--privatekey', key, '--bin', 'fw.bin', '--out', 'py.signed', '--legacy', 'py.legacy_sig'] });
+    tasks.push({ id: `signing.py --mode header${label}`, group: 'header', py: true, plain: !!label, cmd: py,
+      args: ['-I', signingPy, '--mode', 'header', '--publickey', pub, '--out', 'core/py.h'] });
+  }
 }
 
 const times = new Map(tasks.map((t) => [t.id, []]));
@@ -70,7 +83,7 @@ for (let r = 0; r < rounds + 2; r++) {
   for (let i = 0; i < tasks.length; i++) {
     const t = tasks[(i + r) % tasks.length];
     const start = process.hrtime.bigint();
-    const res = spawnSync(t.cmd, t.args, { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
+    const res = spawnSync(t.cmd, t.args, { cwd: work, env: t.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'] });
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     if (res.status !== 0) throw new Error(`${t.id} failed: ${res.stderr}`);
     if (r >= 2) times.get(t.id).push(ms); // two warm-up rounds
@@ -86,13 +99,14 @@ console.log('');
 if (pyNote) console.log(`  signing.py side skipped: ${pyNote}.`);
 /** A time beyond Node's start-up; a difference within the noise is said so, never printed negative. */
 const beyond = (ms) => (ms > 0.5 ? `${ms.toFixed(1)} ms beyond node start-up` : 'within noise of node start-up');
-for (const n of measured) {
+for (const n of measured.flatMap((b) => variants.map((v) => ({ name: `${b.name}${v.label}`, clean: !!v.env })))) {
   const start = med(`${n.name}: node -e 0`);
   for (const g of ['sign', 'header']) {
     const ours = med(tasks.find((t) => t.node === n.name && t.group === g).id);
-    const py = tasks.find((t) => t.py && t.group === g);
+    // as set up against as set up; without the hooks against signing.py on /usr/bin/python3
+    const py = tasks.find((t) => t.py && t.group === g && t.plain === (n.clean && !!plainPython)) ?? tasks.find((t) => t.py && t.group === g);
     const target = g === 'sign' ? '≤ 1.0×' : '≤ 1.1×';
-    const ratio = py ? `${(ours / med(py.id)).toFixed(2)}× signing.py (target ${target})` : 'no signing.py to compare';
+    const ratio = py ? `${(ours / med(py.id)).toFixed(2)}× ${py.id.replace(/ --mode \S+( --legacy)?/, '')} (target ${target})` : 'no signing.py to compare';
     console.log(`  ${n.name} ${g.padEnd(6)}: ${ratio}; ${beyond(ours - start)}${g === 'sign' ? ' (target ≤ 7 ms)' : ''}`);
   }
   const floor = med(tasks.find((t) => t.node === n.name && t.group === 'floor').id);

@@ -122,14 +122,16 @@ export async function uploadSection({ root, median, python = 'python3', nodes = 
       }
     }
     const rssFile = join(work, 'maxrss');
+    // memory without the certificate hook: the certificates Node 20 parses would raise the bare baseline
+    const memEnv = { MAXRSS_FILE: rssFile, NODE_EXTRA_CA_CERTS: undefined };
     const preload = join(root, 'bench', 'maxrss.cjs');
-    await run(process.execPath, ['--require', preload, cli, 'upload', ...net, '--build-dir', work, '--project-name', 'fw'], { MAXRSS_FILE: rssFile });
+    await run(process.execPath, ['--require', preload, cli, 'upload', ...net, '--build-dir', work, '--project-name', 'fw'], memEnv);
     const peak = Number(readFileSync(rssFile, 'utf8')) / 1024;
-    await run(process.execPath, ['--require', preload, cli, 'upload', ...net, '--no-check', join(work, 'fw.bin.signed')], { MAXRSS_FILE: rssFile });
+    await run(process.execPath, ['--require', preload, cli, 'upload', ...net, '--no-check', join(work, 'fw.bin.signed')], memEnv);
     const peakNoCheck = Number(readFileSync(rssFile, 'utf8')) / 1024;
-    await run(process.execPath, ['--require', preload, '-e', '0'], { MAXRSS_FILE: rssFile });
+    await run(process.execPath, ['--require', preload, '-e', '0'], memEnv);
     const bare = Number(readFileSync(rssFile, 'utf8')) / 1024;
-    await run(process.execPath, ['--require', preload, cli, 'upload', '--help'], { MAXRSS_FILE: rssFile });
+    await run(process.execPath, ['--require', preload, cli, 'upload', '--help'], memEnv);
     const loaded = Number(readFileSync(rssFile, 'utf8')) / 1024;
 
     console.log(`\n  ArduinoOTA upload of a 1 MiB signed image (${signed.length} bytes) to the test device over loopback, ${ROUNDS} interleaved rounds, median wall ms (peak memory: ${process.version}):`);
