@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeSync, accessSync, type Stats } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError, errnoCode } from './errors.js';
+import { crypto } from './lazy.js';
 
 /** What a command may touch of the outside world; tests pass their own. */
 export interface Io {
@@ -201,7 +201,7 @@ function sweepStaleTemps(dir: string): void {
 export function writeFileAtomic(path: string, data: Uint8Array | string | readonly Uint8Array[], mode = 0o666): void {
   const dir = dirname(path);
   sweepStaleTemps(dir);
-  const tmp = join(dir, `${TEMP_PREFIX}${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = join(dir, `${TEMP_PREFIX}${basename(path)}.${crypto().randomBytes(6).toString('hex')}.tmp`);
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'wx', mode);

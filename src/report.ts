@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { crypto } from './lazy.js';
 
 export interface FileReport {
   path: string;
@@ -8,7 +8,7 @@ export interface FileReport {
 
 /** Path, size and SHA-256; `digest` is the SHA-256 when the caller already has it (no second pass). */
 export function describeFile(path: string, bytes: Uint8Array, digest?: Uint8Array): FileReport {
-  const sha256 = digest ? Buffer.from(digest).toString('hex') : createHash('sha256').update(bytes).digest('hex');
+  const sha256 = digest ? Buffer.from(digest).toString('hex') : crypto().createHash('sha256').update(bytes).digest('hex');
   return { path, size: bytes.length, sha256 };
 }
 

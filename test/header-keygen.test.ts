@@ -100,3 +100,52 @@ describe('keygen', () => {
     expect(r.stderr).toMatch(/--bits.*1024.*not one of the allowed choices|Allowed choices are 2048, 3072, 4096/);
   });
 });
+
+describe('the header fast path: a key exactly as OpenSSL writes it skips node:crypto', () => {
+  const keys = join(VECTORS, 'keys');
+  test('an OpenSSL-written SPKI PEM of any size and exponent gets the same bits, warnings and bytes as OpenSSL\'s parse', async () => {
+    const { canonicalRsaKeyBits, chooseEmbeddedKey } = await import('../src/header-gen/header.js');
+    const { checkDeviceKey, spkiPem } = await import('../src/keys/check.js');
+    const { generateKeyPairSync } = await import('node:crypto');
+    // odd sizes and a small exponent put the top bit of the modulus and exponent on both sides of a byte
+    const generated = [512, 520, 1000, 1023, 1025, 2047, 2049].flatMap((bits) => [65537, 3].map((e) => spkiPem(generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: e }).publicKey)));
+    const files = ['rsa1024.public.pem', 'rsa2048.public.pem', 'rsa4096.public.pem'].map((f) => readFileSync(join(keys, f)));
+    for (const pem of [...files, ...generated]) {
+      const key = createPublicKey(pem);
+      const slow = checkDeviceKey(key, 'k.pem');
+      expect(canonicalRsaKeyBits(pem)).toBe(slow.bits);
+      const chosen = chooseEmbeddedKey(pem, 'k.pem');
+      expect(chosen).toEqual({ bytes: pem, bits: slow.bits, warnings: slow.warnings });
+    }
+  });
+
+  test('every other form goes through OpenSSL: CRLF, no final newline, PKCS#1, DER, private keys, EC, junk around the key', async () => {
+    const { canonicalRsaKeyBits } = await import('../src/header-gen/header.js');
+    const pem = readFileSync(join(keys, 'rsa2048.public.pem'));
+    const others = [
+      ...['rsa2048.public.crlf.pem', 'rsa2048.public.nonl.pem', 'rsa2048.public.rsapub.pem', 'rsa2048.public.der', 'rsa2048.pkcs8.pem', 'rsa2048.pkcs1.pem', 'ec-p256.public.pem', 'garbage.key', 'empty.key'].map((f) => readFileSync(join(keys, f))),
+      Buffer.concat([pem, Buffer.from('\n')]),
+      Buffer.concat([Buffer.from('# key\n'), pem]),
+      Buffer.from(pem.toString().replace(/\n(?!-)/, '')), // one base64 line joined to the next
+    ];
+    for (const bytes of others) expect(canonicalRsaKeyBits(bytes)).toBeNull();
+    expect(canonicalRsaKeyBits(pem)).toBe(2048);
+  });
+
+  test('--mode header with a canonical key and an unchanged header (every build after the first) never loads node:crypto; with --json it does', async () => {
+    const dir = tempDir();
+    const probe = join(dir, 'probe.cjs');
+    // a preload that reports, at exit, whether the process loaded node:crypto
+    writeFileSync(probe, "process.on('exit', () => process.stderr.write(`crypto loaded: ${process.moduleLoadList.includes('NativeModule crypto')}\\n`));");
+    const run = (extra: string[]) => runCli(['--mode', 'header', '--publickey', join(keys, 'rsa2048.public.pem'), '--out', join(dir, `${extra.length}.h`), ...extra], { env: { NODE_OPTIONS: `--require "${probe}"` } });
+    // the first run writes the header (its temporary file's name is random: crypto); the next only reads it
+    const first = await run([]);
+    expect(first.exitCode, first.stderr).toBe(0);
+    const plain = await run([]);
+    expect(plain.exitCode, plain.stderr).toBe(0);
+    expect(plain.stderr).toMatch(/crypto loaded: false/);
+    expect(readFileSync(join(dir, '0.h'), 'utf8')).toBe(SPKI_HEADER);
+    const json = await runCli(['header', '--publickey', join(keys, 'rsa2048.public.pem'), '--out', join(dir, 'j.h'), '--json'], { env: { NODE_OPTIONS: `--require "${probe}"` } });
+    expect(json.stderr).toMatch(/crypto loaded: true/);
+  });
+});

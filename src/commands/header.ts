@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { chooseEmbeddedKey, DISABLED_HEADER, readKeyIfPresent, renderHeader } from '../header-gen/header.js';
 import { writeHeaderIfChanged } from '../header-gen/write.js';
 import { resolveFrom, type Io } from '../io.js';
 import { fingerprint } from '../keys/check.js';
+import { crypto } from '../lazy.js';
 import { parsePublicKey } from '../keys/load.js';
 import { printJson } from '../report.js';
 
@@ -47,7 +47,7 @@ export function runHeader(opts: HeaderOptions, io: Io): number {
         path: outPath,
         written,
         size: Buffer.byteLength(content),
-        sha256: createHash('sha256').update(content).digest('hex'),
+        sha256: crypto().createHash('sha256').update(content).digest('hex'),
       },
     });
   }

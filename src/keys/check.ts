@@ -1,10 +1,11 @@
-import { createHash, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { crypto } from '../lazy.js';
 import { UserError } from '../errors.js';
 
 /** SHA-256 of the SubjectPublicKeyInfo DER: names a key in reports without revealing anything. */
 export function fingerprint(publicKey: KeyObject): string {
   const der = publicKey.export({ type: 'spki', format: 'der' });
-  return 'SHA256:' + createHash('sha256').update(der).digest('hex');
+  return 'SHA256:' + crypto().createHash('sha256').update(der).digest('hex');
 }
 
 export function spkiPem(publicKey: KeyObject): Buffer {
@@ -35,8 +36,12 @@ export function checkDeviceKey(key: KeyObject, path: string): KeyVerdict {
   if (bits < 512) {
     throw new UserError(`key ${path} is a ${bits}-bit RSA key, too small to hold a SHA-256 signature. Use a 2048–4096-bit key: "esp8266-sign keygen".`);
   }
-  const warnings = bits < 2048 ? [`key ${path} is only ${bits} bits; devices accept it, but RSA below 2048 bits is weak. Consider "esp8266-sign keygen".`] : [];
-  return { bits, warnings };
+  return { bits, warnings: rsaSizeWarnings(bits, path) };
+}
+
+/** What an RSA key of this size, in the 512-4096 bits a device takes, deserves to be told. */
+export function rsaSizeWarnings(bits: number, path: string): string[] {
+  return bits < 2048 ? [`key ${path} is only ${bits} bits; devices accept it, but RSA below 2048 bits is weak. Consider "esp8266-sign keygen".`] : [];
 }
 
 export function samePublicKey(a: KeyObject, b: KeyObject): boolean {

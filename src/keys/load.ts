@@ -1,4 +1,5 @@
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { crypto } from '../lazy.js';
 import { errnoCode, UserError } from '../errors.js';
 import { PASSPHRASE_ENV } from './passphrase.js';
 
@@ -43,11 +44,11 @@ export function parsePrivateKey(bytes: Buffer, path: string, passphrase?: string
   let key: KeyObject | undefined;
   try {
     if (labels.length > 0) {
-      key = createPrivateKey({ key: bytes, format: 'pem', passphrase: encrypted ? passphrase : undefined });
+      key = crypto().createPrivateKey({ key: bytes, format: 'pem', passphrase: encrypted ? passphrase : undefined });
     } else {
       for (const type of ['pkcs8', 'pkcs1', 'sec1'] as const) {
         try {
-          key = createPrivateKey({ key: bytes, format: 'der', type });
+          key = crypto().createPrivateKey({ key: bytes, format: 'der', type });
           break;
         } catch {
           // try the next DER container
@@ -63,7 +64,7 @@ export function parsePrivateKey(bytes: Buffer, path: string, passphrase?: string
   if (!key) {
     throw new UserError(`private key ${path} is not a private key this tool can read (expected PEM or DER, PKCS#1 or PKCS#8). Generate one with "esp8266-sign keygen".`);
   }
-  return { path, key, publicKey: createPublicKey(key) };
+  return { path, key, publicKey: crypto().createPublicKey(key) };
 }
 
 /** Rebuilds a PEM block in canonical form (64-column base64, LF) whatever its spacing, BOM or line breaks. */
@@ -84,10 +85,10 @@ export function parsePublicKey(bytes: Buffer, path: string): (PublicKey & { from
   const labels = pemLabels(text);
   const pem = labels.length ? canonicalPem(text) : null;
   const attempts: Array<() => KeyObject> = pem
-    ? [() => createPublicKey({ key: pem, format: 'pem' })]
+    ? [() => crypto().createPublicKey({ key: pem, format: 'pem' })]
     : [
-        () => createPublicKey({ key: bytes, format: 'der', type: 'spki' }),
-        () => createPublicKey({ key: bytes, format: 'der', type: 'pkcs1' }),
+        () => crypto().createPublicKey({ key: bytes, format: 'der', type: 'spki' }),
+        () => crypto().createPublicKey({ key: bytes, format: 'der', type: 'pkcs1' }),
       ];
   for (const attempt of attempts) {
     try {

@@ -1,11 +1,12 @@
-import { constants, createHash, privateEncrypt, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { crypto } from '../lazy.js';
 import { decodeDevicePublicKey, deviceVerify, type PaddingMode } from '../emulator/bearssl.js';
 
 /** DER DigestInfo header for SHA-256 (RFC 8017 §9.2 note 1): what `openssl dgst -sha256 -sign` wraps. */
 const SHA256_DIGEST_INFO = Buffer.from('3031300d060960864801650304020105000420', 'hex');
 
 export function sha256(data: Uint8Array): Buffer {
-  return createHash('sha256').update(data).digest();
+  return crypto().createHash('sha256').update(data).digest();
 }
 
 /**
@@ -13,7 +14,7 @@ export function sha256(data: Uint8Array): Buffer {
  * to `openssl dgst -sha256 -sign` (deterministic). Takes the digest so one hash serves both formats.
  */
 export function signDigestInfo(digest: Uint8Array, key: KeyObject): Buffer {
-  return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([SHA256_DIGEST_INFO, digest]));
+  return crypto().privateEncrypt({ key, padding: crypto().constants.RSA_PKCS1_PADDING }, Buffer.concat([SHA256_DIGEST_INFO, digest]));
 }
 
 /**
@@ -21,7 +22,7 @@ export function signDigestInfo(digest: Uint8Array, key: KeyObject): Buffer {
  * no DigestInfo (what `openssl rsautl -sign` writes).
  */
 export function signLegacy(digest: Uint8Array, key: KeyObject): Buffer {
-  return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, digest);
+  return crypto().privateEncrypt({ key, padding: crypto().constants.RSA_PKCS1_PADDING }, digest);
 }
 
 /** What follows the payload: the signature and its length as u32 LE, as Updater::end() reads it back. */
