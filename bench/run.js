@@ -2,13 +2,14 @@
 // SIGNING_PY names a copy of esp8266/Arduino's tools/signing.py (never part of this project);
 // without it, Python or OpenSSL, that side is skipped with a note. Ratios are what count here.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prng } from '../dist/image/image.js';
 import { compressionSection } from './compression.js';
 import { executableSection } from './executable.js';
+import { nodeEnvironments, plainPython } from './hooks.js';
 import { nodeBinary } from './node-binaries.js';
 import { extraSections, postbuildSection } from './sections.js';
 
@@ -47,16 +48,9 @@ else if (!has(python, ['-c', '0'])) pyNote = `${python} is not available`;
 else if (!has('openssl', ['version'])) pyNote = 'openssl is not on PATH';
 
 const measured = nodes();
-// NODE_EXTRA_CA_CERTS (Node 20 parses the file before running a line) and a .pth in the
-// interpreter's site-packages both cost every start of their runtime, and neither has to do with
-// signing. Where the machine has them, each side is also timed without: Node with the variable
-// removed, signing.py on /usr/bin/python3. bench/upload.js does the same.
-const extraCa = process.env.NODE_EXTRA_CA_CERTS;
-const cleanEnv = { ...process.env };
-delete cleanEnv.NODE_EXTRA_CA_CERTS;
-const plainPython = !pyNote && existsSync('/usr/bin/python3') && realpathSync('/usr/bin/python3') !== realpathSync(python) ? '/usr/bin/python3' : null;
-const variants = [{ label: '', env: undefined }];
-if (extraCa) variants.push({ label: ' (no NODE_EXTRA_CA_CERTS)', env: cleanEnv });
+// each Node as set up and without NODE_EXTRA_CA_CERTS, signing.py also on /usr/bin/python3 (bench/hooks.js)
+const variants = nodeEnvironments();
+const plainPy = pyNote ? null : plainPython(python);
 const tasks = [];
 for (const base of measured) for (const v of variants) {
   const n = { ...base, name: `${base.name}${v.label}`, env: v.env };
@@ -69,7 +63,7 @@ for (const base of measured) for (const v of variants) {
     args: [join(root, 'bench', 'floor.cjs'), key, 'fw.bin', 'floor.signed', 'floor.legacy_sig'] });
 }
 if (!pyNote) {
-  for (const [py, label] of [[python, ''], ...(plainPython ? [[plainPython, ` on ${plainPython}`]] : [])]) {
+  for (const [py, label] of [[python, ''], ...(plainPy ? [[plainPy, ` on ${plainPy}`]] : [])]) {
     tasks.push({ id: `signing.py --mode sign --legacy${label}`, group: 'sign', py: true, plain: !!label, cmd: py,
       args: ['-I', signingPy, '--mode', 'sign', '--privatekey', key, '--bin', 'fw.bin', '--out', 'py.signed', '--legacy', 'py.legacy_sig'] });
     tasks.push({ id: `signing.py --mode header${label}`, group: 'header', py: true, plain: !!label, cmd: py,
@@ -83,7 +77,7 @@ for (let r = 0; r < rounds + 2; r++) {
   for (let i = 0; i < tasks.length; i++) {
     const t = tasks[(i + r) % tasks.length];
     const start = process.hrtime.bigint();
-    const res = spawnSync(t.cmd, t.args, { cwd: work, env: t.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const res = spawnSync(t.cmd, t.args, { cwd: work, env: t.env, stdio: ['ignore', 'ignore', 'pipe'] });
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
     if (res.status !== 0) throw new Error(`${t.id} failed: ${res.stderr}`);
     if (r >= 2) times.get(t.id).push(ms); // two warm-up rounds
@@ -99,12 +93,12 @@ console.log('');
 if (pyNote) console.log(`  signing.py side skipped: ${pyNote}.`);
 /** A time beyond Node's start-up; a difference within the noise is said so, never printed negative. */
 const beyond = (ms) => (ms > 0.5 ? `${ms.toFixed(1)} ms beyond node start-up` : 'within noise of node start-up');
-for (const n of measured.flatMap((b) => variants.map((v) => ({ name: `${b.name}${v.label}`, clean: !!v.env })))) {
+for (const n of measured.flatMap((b) => variants.map((v) => ({ name: `${b.name}${v.label}`, without: v.without })))) {
   const start = med(`${n.name}: node -e 0`);
   for (const g of ['sign', 'header']) {
     const ours = med(tasks.find((t) => t.node === n.name && t.group === g).id);
     // as set up against as set up; without the hooks against signing.py on /usr/bin/python3
-    const py = tasks.find((t) => t.py && t.group === g && t.plain === (n.clean && !!plainPython)) ?? tasks.find((t) => t.py && t.group === g);
+    const py = tasks.find((t) => t.py && t.group === g && t.plain === (n.without && !!plainPy)) ?? tasks.find((t) => t.py && t.group === g);
     const target = g === 'sign' ? '≤ 1.0×' : '≤ 1.1×';
     const ratio = py ? `${(ours / med(py.id)).toFixed(2)}× ${py.id.replace(/ --mode \S+( --legacy)?/, '')} (target ${target})` : 'no signing.py to compare';
     console.log(`  ${n.name} ${g.padEnd(6)}: ${ratio}; ${beyond(ours - start)}${g === 'sign' ? ' (target ≤ 7 ms)' : ''}`);

@@ -4,12 +4,13 @@
 // Run alone with `node bench/upload.js` after `npm run build`, or as part of `npm run bench`.
 import { spawn, spawnSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { EXTRA_CA, nodeEnvironments, plainPython, withoutExtraCa } from './hooks.js';
 import { renderHeader } from '../dist/header-gen/header.js';
 import { makeImage } from '../dist/image/image.js';
 import { fingerprint } from '../dist/keys/check.js';
@@ -41,17 +42,10 @@ const freePort = () => new Promise((resolve) => {
   });
 });
 
-/** The bench's environment with `env` over it; a key set to undefined is removed. */
-function childEnv(env) {
-  const out = { ...process.env, ...env };
-  for (const [k, v] of Object.entries(out)) if (v === undefined) delete out[k];
-  return out;
-}
-
-function run(cmd, args, env = {}) {
+function run(cmd, args, env = process.env) {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
-    const child = spawn(cmd, args, { env: childEnv(env), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.on('close', (code) => (code === 0 ? resolve(Number(process.hrtime.bigint() - start) / 1e6) : reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${err}`))));
@@ -91,21 +85,14 @@ export async function uploadSection({ root, median, python = 'python3', nodes = 
   const device = await startDevice(root, cache, pub);
   const cli = join(root, 'bin', 'esp8266-sign.js');
   const net = ['--host', '127.0.0.1', '--port', String(device.port), '--host-ip', '127.0.0.1', '--host-port', '0', '--quiet'];
-  // Certificate hooks that some machines (sandboxes, corporate set-ups) add to both runtimes, and
-  // that have nothing to do with an upload: NODE_EXTRA_CA_CERTS makes Node 20 parse the whole
-  // file before running a line (Node 22 and later read it when TLS first needs it), and a .pth
-  // file in an interpreter's site-packages runs at every Python start. Where either is present,
-  // each side is also timed without it: Node with the variable removed, espota.py on
-  // /usr/bin/python3 (Debian's interpreter, what PATH gives on a stock machine).
-  const extraCa = process.env.NODE_EXTRA_CA_CERTS;
-  const pythons = note ? [] : [{ name: python, bin: python }];
-  if (!note && existsSync('/usr/bin/python3') && realpathSync('/usr/bin/python3') !== realpathSync(python)) pythons.push({ name: '/usr/bin/python3', bin: '/usr/bin/python3' });
-  const envs = [{ label: '', env: {} }];
-  if (extraCa) envs.push({ label: ' (no NODE_EXTRA_CA_CERTS)', env: { NODE_EXTRA_CA_CERTS: undefined }, clean: true });
+  // each Node as set up and without NODE_EXTRA_CA_CERTS, espota.py also on /usr/bin/python3 (bench/hooks.js)
+  const envs = nodeEnvironments();
+  const plainPy = note ? null : plainPython(python);
+  const pythons = note ? [] : [{ name: python, bin: python }, ...(plainPy ? [{ name: plainPy, bin: plainPy }] : [])];
   // every Node the bench measures (20 and 24), each with and without the pre-check
   const tasks = nodes.flatMap((n) => envs.flatMap((e) => [
-    { id: `${n.name}: upload (with the pre-check)${e.label}`, args: () => [cli, 'upload', ...net, '--build-dir', work, '--project-name', 'fw'], cmd: n.bin, env: e.env, clean: e.clean ?? !extraCa, inherited: !e.clean },
-    { id: `${n.name}: upload --no-check${e.label}`, args: () => [cli, 'upload', ...net, '--no-check', join(work, 'fw.bin.signed')], cmd: n.bin, env: e.env, clean: e.clean ?? !extraCa, inherited: !e.clean },
+    { id: `${n.name}: upload (with the pre-check)${e.label}`, args: () => [cli, 'upload', ...net, '--build-dir', work, '--project-name', 'fw'], cmd: n.bin, env: e.env, clean: e.clean, inherited: !e.without },
+    { id: `${n.name}: upload --no-check${e.label}`, args: () => [cli, 'upload', ...net, '--no-check', join(work, 'fw.bin.signed')], cmd: n.bin, env: e.env, clean: e.clean, inherited: !e.without },
     { id: `${n.name}: node -e 0${e.label}`, args: () => ['-e', '0'], cmd: n.bin, env: e.env, start: true },
   ]));
   for (const p of pythons) {
@@ -123,7 +110,7 @@ export async function uploadSection({ root, median, python = 'python3', nodes = 
     }
     const rssFile = join(work, 'maxrss');
     // memory without the certificate hook: the certificates Node 20 parses would raise the bare baseline
-    const memEnv = { MAXRSS_FILE: rssFile, NODE_EXTRA_CA_CERTS: undefined };
+    const memEnv = { ...withoutExtraCa(), MAXRSS_FILE: rssFile };
     const preload = join(root, 'bench', 'maxrss.cjs');
     await run(process.execPath, ['--require', preload, cli, 'upload', ...net, '--build-dir', work, '--project-name', 'fw'], memEnv);
     const peak = Number(readFileSync(rssFile, 'utf8')) / 1024;
@@ -145,8 +132,8 @@ export async function uploadSection({ root, median, python = 'python3', nodes = 
       }
       // and without the hooks the bench can take away
       const cleanPy = espotas.at(-1);
-      if (extraCa || espotas.length > 1) {
-        for (const t of tasks.filter((x) => x.clean)) console.log(`    ${t.id}: ${(ms(t) / ms(cleanPy)).toFixed(2)}× espota.py on ${cleanPy.py.name} (${extraCa ? 'Node without NODE_EXTRA_CA_CERTS' : 'Node as set up'}) (target ≤ 1.0×)`);
+      if (EXTRA_CA || espotas.length > 1) {
+        for (const t of tasks.filter((x) => x.clean)) console.log(`    ${t.id}: ${(ms(t) / ms(cleanPy)).toFixed(2)}× espota.py on ${cleanPy.py.name} (${EXTRA_CA ? 'Node without NODE_EXTRA_CA_CERTS' : 'Node as set up'}) (target ≤ 1.0×)`);
       }
     } else console.log(`    espota.py side skipped: ${note}.`);
     const file = signed.length / 1048576;

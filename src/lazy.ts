@@ -1,7 +1,6 @@
 // A fresh process pays for every built-in module it loads (node:zlib 1-2 ms, perf_hooks about 2,
-// node:crypto up to 18),
-// and build hooks and uploads are fresh processes. What only some runs need is loaded here, on
-// first use: an upload of an uncompressed image never inflates anything.
+// node:crypto up to 18), and build hooks and uploads are fresh processes. What only some runs
+// need is loaded here, on first use: an upload of an uncompressed image never inflates anything.
 import { createRequire } from 'node:module';
 
 const load = createRequire(import.meta.url);

@@ -1,9 +1,9 @@
 import { statSync } from 'node:fs';
 import { errnoCode, UserError } from '../errors.js';
 import { MAX_KEY_BYTES, readUserFile } from '../io.js';
-import { decodeDevicePublicKey, deviceKeyProblem, keyAsStrlenSees } from '../emulator/bearssl.js';
+import { decodeDevicePublicKey, deviceKeyProblem, keyAsStrlenSees, type DeviceKey } from '../emulator/bearssl.js';
 import { checkDeviceKey, rsaSizeWarnings, spkiPem } from '../keys/check.js';
-import { parsePublicKey } from '../keys/load.js';
+import { parsePublicKey, pemBlock } from '../keys/load.js';
 
 export const DISABLED_HEADER = '#define ARDUINO_SIGNING 0\n';
 
@@ -35,7 +35,8 @@ export interface EmbeddedKey {
  * otherwise embed the same key converted to SPKI PEM and say why, or refuse when there is no key.
  */
 export function chooseEmbeddedKey(bytes: Buffer, path: string): EmbeddedKey {
-  const canonical = canonicalRsaKeyBits(bytes);
+  const asDevice = decodeDevicePublicKey(keyAsStrlenSees(bytes));
+  const canonical = canonicalRsaKeyBits(bytes, asDevice);
   if (canonical !== null) return { bytes, warnings: rsaSizeWarnings(canonical, path), bits: canonical };
   const derived = parsePublicKey(bytes, path);
   if (!derived) {
@@ -43,7 +44,6 @@ export function chooseEmbeddedKey(bytes: Buffer, path: string): EmbeddedKey {
     throw new UserError(`public key ${path} ${what}. Put the RSA public key (PEM "BEGIN PUBLIC KEY") there, or generate a pair with "esp8266-sign keygen".`);
   }
   const { bits, warnings } = checkDeviceKey(derived.key, path);
-  const asDevice = decodeDevicePublicKey(keyAsStrlenSees(bytes));
   const problem = deviceKeyProblem(asDevice);
   if (problem === null) return { bytes, warnings, bits };
   const why = derived.fromPrivate ? 'it is a private key' : bytes.includes(0) && !bytes.includes('-----BEGIN')
@@ -59,9 +59,7 @@ export function chooseEmbeddedKey(bytes: Buffer, path: string): EmbeddedKey {
  * node:crypto (5-18 ms of a fresh process to load, in every build's prebuild) nor a conversion.
  * Null for anything else, which goes through OpenSSL's parser and every check.
  */
-export function canonicalRsaKeyBits(bytes: Uint8Array): number | null {
-  if (bytes.length > MAX_KEY_BYTES) return null;
-  const key = decodeDevicePublicKey(bytes);
+export function canonicalRsaKeyBits(bytes: Uint8Array, key: DeviceKey = decodeDevicePublicKey(keyAsStrlenSees(bytes))): number | null {
   if (key.kind !== 'rsa' || deviceKeyProblem(key) !== null) return null;
   const bits = bitLength(key.n);
   if (bits < 512 || bits > 4096) return null;
@@ -90,10 +88,7 @@ const RSA_ALGORITHM = Uint8Array.of(0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x
 function rsaSpkiPem(n: Uint8Array, e: Uint8Array): string {
   const rsaKey = tlv(0x30, Buffer.concat([derInteger(n), derInteger(e)]));
   const der = tlv(0x30, Buffer.concat([RSA_ALGORITHM, tlv(0x03, Buffer.concat([Uint8Array.of(0), rsaKey]))]));
-  const b64 = Buffer.from(der).toString('base64');
-  const lines: string[] = [];
-  for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
-  return `-----BEGIN PUBLIC KEY-----\n${lines.join('\n')}\n-----END PUBLIC KEY-----\n`;
+  return pemBlock('PUBLIC KEY', Buffer.from(der).toString('base64'));
 }
 
 /**

@@ -70,9 +70,12 @@ export function parsePrivateKey(bytes: Buffer, path: string, passphrase?: string
 /** Rebuilds a PEM block in canonical form (64-column base64, LF) whatever its spacing, BOM or line breaks. */
 function canonicalPem(text: string): string | null {
   const m = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/.exec(text);
-  if (!m) return null;
-  const body = m[2]!.replace(/\s+/g, '');
-  return `-----BEGIN ${m[1]}-----\n${body.replace(/.{1,64}/g, '$&\n')}-----END ${m[1]}-----\n`;
+  return m ? pemBlock(m[1]!, m[2]!.replace(/\s+/g, '')) : null;
+}
+
+/** A PEM block as OpenSSL writes it: the label's BEGIN line, the base64 in 64 columns, END; LF throughout. */
+export function pemBlock(label: string, base64: string): string {
+  return `-----BEGIN ${label}-----\n${base64.replace(/.{1,64}/g, '$&\n')}-----END ${label}-----\n`;
 }
 
 /**

@@ -4,6 +4,7 @@
 // 1/16 bit, so that a whole block's price fits 32-bit integers; they come from integer results of
 // exactly rounded f64 operations only, so every CPU prices a parse the same.
 
+import { countItem } from './stats';
 import { DIST_SYMBOLS, distExtra, distSymbol, END_OF_BLOCK, lengthExtra, lengthSymbol, LITLEN_SYMBOLS, MAX_MATCH, MIN_MATCH } from './symbols';
 
 /** log2Scaled's unit. */
@@ -100,23 +101,11 @@ export function parseRange(data: usize, from: i32, n: i32, i0: i32, i1: i32, cou
  * returns the index of the first.
  */
 export function parseEnd(n: i32, choice: usize, items: usize, stats: usize): i32 {
-  const dist = stats + (<usize>LITLEN_SYMBOLS << 2);
   let k = n;
   for (let j = n; j > 0;) {
     const c = load<u32>(choice + (<usize>j << 2));
     store<u32>(items + (<usize>--k << 2), c);
-    if (c < 256) {
-      const at = stats + (<usize>c << 2);
-      store<u32>(at, load<u32>(at) + 1);
-      j--;
-    } else {
-      const l = <i32>(c >> 16);
-      const ls = stats + (<usize>lengthSymbol(l) << 2);
-      store<u32>(ls, load<u32>(ls) + 1);
-      const ds = dist + (<usize>distSymbol(<i32>(c & 0xffff)) << 2);
-      store<u32>(ds, load<u32>(ds) + 1);
-      j -= l;
-    }
+    j -= countItem(stats, c);
   }
   return k;
 }

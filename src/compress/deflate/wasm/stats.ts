@@ -6,25 +6,26 @@ import { DIST_SYMBOLS, distExtra, distSymbol, END_OF_BLOCK, lengthExtra, lengthS
 export const STATS_SYMBOLS: i32 = LITLEN_SYMBOLS + DIST_SYMBOLS;
 export const STATS_BYTES: usize = <usize>STATS_SYMBOLS << 2;
 
+/** Counts one item (a literal byte, or length << 16 | distance) into `stats`; returns the input bytes it encodes. */
+// @ts-ignore: decorator
+@inline export function countItem(stats: usize, item: u32): i32 {
+  if (item < 256) {
+    const at = stats + (<usize>item << 2);
+    store<u32>(at, load<u32>(at) + 1);
+    return 1;
+  }
+  const l = <i32>(item >> 16);
+  const ls = stats + (<usize>lengthSymbol(l) << 2);
+  store<u32>(ls, load<u32>(ls) + 1);
+  const ds = stats + (<usize>(LITLEN_SYMBOLS + distSymbol(<i32>(item & 0xffff))) << 2);
+  store<u32>(ds, load<u32>(ds) + 1);
+  return l;
+}
+
 /** Adds the symbol counts of `count` items to `stats`; returns the number of input bytes they encode. */
 export function countSymbols(items: usize, count: i32, stats: usize): i32 {
-  const dist = stats + (<usize>LITLEN_SYMBOLS << 2);
   let bytes: i32 = 0;
-  for (let i: i32 = 0; i < count; i++) {
-    const item = load<u32>(items + (<usize>i << 2));
-    if (item < 256) {
-      const at = stats + (<usize>item << 2);
-      store<u32>(at, load<u32>(at) + 1);
-      bytes++;
-    } else {
-      const l = <i32>(item >> 16);
-      const ls = stats + (<usize>lengthSymbol(l) << 2);
-      store<u32>(ls, load<u32>(ls) + 1);
-      const ds = dist + (<usize>distSymbol(<i32>(item & 0xffff)) << 2);
-      store<u32>(ds, load<u32>(ds) + 1);
-      bytes += l;
-    }
-  }
+  for (let i: i32 = 0; i < count; i++) bytes += countItem(stats, load<u32>(items + (<usize>i << 2)));
   return bytes;
 }
 
